@@ -1,0 +1,255 @@
+package config
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/prometheus/common/model"
+	"github.com/spf13/viper"
+)
+
+//go:embed default.yaml
+var defaultYAML []byte
+
+// DefaultYAML returns the embedded default configuration file.
+func DefaultYAML() []byte { return bytes.Clone(defaultYAML) }
+
+// Secret is a string that never prints: SNMP communities, keys, passwords.
+type Secret string
+
+// String hides the value in logs and error messages.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "<secret>"
+}
+
+// GoString hides the value from %#v as well.
+func (s Secret) GoString() string { return `config.Secret("<secret>")` }
+
+// Reveal returns the value for the one place that must send it.
+func (s Secret) Reveal() string { return string(s) }
+
+// Config is the whole configuration of one Saguaro process.
+type Config struct {
+	Listen    string    `mapstructure:"listen"`
+	DataDir   string    `mapstructure:"data_dir"`
+	LogLevel  string    `mapstructure:"log_level"`
+	Poller    Poller    `mapstructure:"poller"`
+	Storage   Storage   `mapstructure:"storage"`
+	Templates Templates `mapstructure:"templates"`
+	Devices   []Device  `mapstructure:"devices"`
+}
+
+// Poller holds the defaults every device inherits.
+type Poller struct {
+	Interval time.Duration `mapstructure:"interval"`
+	Timeout  time.Duration `mapstructure:"timeout"`
+}
+
+// Storage sets how long data is kept and at which resolutions.
+type Storage struct {
+	RawRetention time.Duration `mapstructure:"raw_retention"`
+	Step         time.Duration `mapstructure:"step"`
+	Tiers        []Tier        `mapstructure:"tiers"`
+}
+
+// Tier is one consolidation level: rows of Step kept for Retention.
+type Tier struct {
+	Step      time.Duration `mapstructure:"step"`
+	Retention time.Duration `mapstructure:"retention"`
+	XFF       float64       `mapstructure:"xff"`
+}
+
+// Templates names directories of extra YAML templates, loaded after the
+// built-in ones (a template of the same name replaces the built-in).
+type Templates struct {
+	Dirs []string `mapstructure:"dirs"`
+}
+
+// Device is one thing to poll, by exactly one protocol.
+type Device struct {
+	Name     string        `mapstructure:"name"`
+	Template string        `mapstructure:"template"`
+	Interval time.Duration `mapstructure:"interval"`
+	Timeout  time.Duration `mapstructure:"timeout"`
+	SNMP     *SNMP         `mapstructure:"snmp"`
+	HTTP     *HTTP         `mapstructure:"http"`
+}
+
+// SNMP is how to reach a device's agent.
+type SNMP struct {
+	Address        string        `mapstructure:"address"`
+	Version        string        `mapstructure:"version"`
+	Community      Secret        `mapstructure:"community"`
+	Timeout        time.Duration `mapstructure:"timeout"`
+	Retries        int           `mapstructure:"retries"`
+	MaxOIDs        int           `mapstructure:"max_oids"`
+	MaxRepetitions int           `mapstructure:"max_repetitions"`
+}
+
+// HTTP is where to scrape a device's metrics.
+type HTTP struct {
+	URL     string        `mapstructure:"url"`
+	Timeout time.Duration `mapstructure:"timeout"`
+	MaxBody int64         `mapstructure:"max_body"`
+}
+
+// EnvPrefix prefixes every environment override: SAGUARO_LISTEN,
+// SAGUARO_DATA_DIR, SAGUARO_POLLER_INTERVAL, SAGUARO_STORAGE_RAW_RETENTION...
+const EnvPrefix = "SAGUARO"
+
+// setDefaults registers every scalar setting, which is also what lets viper
+// see its environment variable.
+func setDefaults(v *viper.Viper) {
+	v.SetDefault("listen", "127.0.0.1:8080")
+	v.SetDefault("data_dir", "./data")
+	v.SetDefault("log_level", "info")
+	v.SetDefault("poller.interval", "60s")
+	v.SetDefault("poller.timeout", "10s")
+	v.SetDefault("storage.raw_retention", "840h") // 35 days
+	v.SetDefault("storage.step", "60s")
+	v.SetDefault("storage.tiers", []map[string]any{})
+	v.SetDefault("templates.dirs", []string{})
+	v.SetDefault("devices", []map[string]any{})
+}
+
+// Load reads the configuration file at path, or the embedded default when
+// path is empty, applies environment overrides and validates the result.
+// The error lists every problem found, each with its field path.
+func Load(path string) (*Config, error) {
+	var data []byte
+	name := "embedded default config"
+	if path == "" {
+		data = defaultYAML
+	} else {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("read config: %w", err)
+		}
+		data, name = b, path
+	}
+	cfg, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return cfg, nil
+}
+
+// Parse decodes YAML configuration text strictly and validates it.
+func Parse(data []byte) (*Config, error) {
+	v := viper.New()
+	setDefaults(v)
+	v.SetEnvPrefix(EnvPrefix)
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+	v.SetConfigType("yaml")
+	if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
+		return nil, fmt.Errorf("parse YAML: %w", err)
+	}
+	var cfg Config
+	err := v.UnmarshalExact(&cfg, viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
+		durationHook,
+		mapstructure.StringToSliceHookFunc(","),
+	)))
+	if err != nil {
+		return nil, decodeError(err)
+	}
+	cfg.applyDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+// decodeError turns mapstructure's messages into FieldErrors so that an
+// unknown or mistyped key reads like every other problem.
+func decodeError(err error) error {
+	var de *mapstructure.DecodeError
+	var errs []error
+	collect := func(e error) {
+		if errors.As(e, &de) {
+			errs = append(errs, &FieldError{Path: de.Name(), Msg: de.Unwrap().Error()})
+			return
+		}
+		errs = append(errs, e)
+	}
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range joined.Unwrap() {
+			collect(e)
+		}
+	} else {
+		collect(err)
+	}
+	return errors.Join(errs...)
+}
+
+// applyDefaults fills per-device settings inherited from the poller section.
+func (c *Config) applyDefaults() {
+	for i := range c.Devices {
+		d := &c.Devices[i]
+		if d.Interval == 0 {
+			d.Interval = c.Poller.Interval
+		}
+		if d.Timeout == 0 {
+			d.Timeout = c.Poller.Timeout
+		}
+		if d.SNMP != nil {
+			s := d.SNMP
+			if s.Version == "" {
+				s.Version = "2c"
+			}
+			if s.Timeout == 0 {
+				s.Timeout = 2 * time.Second
+			}
+			if s.MaxOIDs == 0 {
+				s.MaxOIDs = 10
+			}
+			if s.MaxRepetitions == 0 {
+				s.MaxRepetitions = 25
+			}
+			if s.Retries == 0 {
+				s.Retries = 1
+			}
+		}
+		if d.HTTP != nil {
+			if d.HTTP.Timeout == 0 {
+				d.HTTP.Timeout = d.Timeout
+			}
+			if d.HTTP.MaxBody == 0 {
+				d.HTTP.MaxBody = 10 << 20
+			}
+		}
+	}
+}
+
+// ExpandURL replaces {listen} in a device URL with the web listen address,
+// so the default config can poll Saguaro's own /metrics wherever it listens.
+func (c *Config) ExpandURL(u string) string {
+	return strings.ReplaceAll(u, "{listen}", c.Listen)
+}
+
+// durationHook decodes durations with the units operators write for
+// retention as well as Go's: "90s", "5m", "36h", "14d", "2w", "10y", "1h30m".
+func durationHook(from, to reflect.Type, data any) (any, error) {
+	if to != reflect.TypeOf(time.Duration(0)) || from.Kind() != reflect.String {
+		return data, nil
+	}
+	s := strings.TrimSpace(data.(string))
+	if d, err := time.ParseDuration(s); err == nil {
+		return d, nil
+	}
+	d, err := model.ParseDuration(s)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not a duration (use units ms, s, m, h, d, w, y, e.g. 90s, 14d)", s)
+	}
+	return time.Duration(d), nil
+}

@@ -1,0 +1,129 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaultConfigIsValid(t *testing.T) {
+	cfg, err := Load("")
+	if err != nil {
+		t.Fatalf("embedded default: %v", err)
+	}
+	if cfg.Listen != "127.0.0.1:8080" || cfg.DataDir != "./data" {
+		t.Errorf("listen %q data_dir %q", cfg.Listen, cfg.DataDir)
+	}
+	if len(cfg.Devices) != 2 {
+		t.Fatalf("want 2 default devices, got %d", len(cfg.Devices))
+	}
+	snmp := cfg.Devices[0]
+	if snmp.SNMP == nil || snmp.SNMP.Address != "127.0.0.1:11161" || snmp.Interval != time.Minute {
+		t.Errorf("default snmp device: %+v", snmp)
+	}
+	if got := cfg.ExpandURL(cfg.Devices[1].HTTP.URL); got != "http://127.0.0.1:8080/metrics" {
+		t.Errorf("self URL %q", got)
+	}
+}
+
+func TestGoodFiles(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.good.yaml")
+	if len(files) == 0 {
+		t.Fatal("no good testdata")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			cfg, err := Load(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cfg.Validate(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// Each bad file lists the messages it must produce as "# want:" lines.
+func TestBadFiles(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.bad.yaml")
+	if len(files) == 0 {
+		t.Fatal("no bad testdata")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wants []string
+			for _, line := range strings.Split(string(data), "\n") {
+				if w, ok := strings.CutPrefix(line, "# want: "); ok {
+					wants = append(wants, w)
+				}
+			}
+			if len(wants) == 0 {
+				t.Fatal("bad file without # want: lines")
+			}
+			_, err = Load(f)
+			if err == nil {
+				t.Fatal("loaded without error")
+			}
+			for _, w := range wants {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q; got:\n%v", w, err)
+				}
+			}
+			if !strings.Contains(err.Error(), f) {
+				t.Errorf("error does not name the file %s: %v", f, err)
+			}
+		})
+	}
+}
+
+func TestEnvironmentOverrides(t *testing.T) {
+	t.Setenv("SAGUARO_LISTEN", "127.0.0.1:9999")
+	t.Setenv("SAGUARO_POLLER_INTERVAL", "30s")
+	t.Setenv("SAGUARO_DATA_DIR", "/tmp/x")
+	cfg, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Listen != "127.0.0.1:9999" || cfg.Poller.Interval != 30*time.Second || cfg.DataDir != "/tmp/x" {
+		t.Errorf("env not applied: listen %q interval %v data %q", cfg.Listen, cfg.Poller.Interval, cfg.DataDir)
+	}
+	// Devices inherit the overridden poller interval.
+	if cfg.Devices[0].Interval != 30*time.Second {
+		t.Errorf("device interval %v", cfg.Devices[0].Interval)
+	}
+	if got := cfg.ExpandURL(cfg.Devices[1].HTTP.URL); got != "http://127.0.0.1:9999/metrics" {
+		t.Errorf("self URL %q", got)
+	}
+}
+
+func TestSecretNeverPrints(t *testing.T) {
+	cfg, err := Parse([]byte("devices:\n  - {name: a, template: t, snmp: {address: h, community: topsecret}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{fmt.Sprint(cfg.Devices[0].SNMP), fmt.Sprintf("%+v", *cfg.Devices[0].SNMP), fmt.Sprintf("%#v", cfg.Devices[0].SNMP.Community)} {
+		if strings.Contains(s, "topsecret") {
+			t.Errorf("secret printed: %s", s)
+		}
+	}
+	if cfg.Devices[0].SNMP.Community.Reveal() != "topsecret" {
+		t.Error("Reveal lost the value")
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add(DefaultYAML())
+	f.Add([]byte("devices: [{name: a}]"))
+	f.Add([]byte("poller: {interval: -1s}"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, _ = Parse(data) // must not panic
+	})
+}

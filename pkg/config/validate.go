@@ -1,0 +1,182 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// FieldError is one problem with one setting. Path names the setting the
+// way a person finds it in the YAML file: "devices[3].snmp.timeout".
+type FieldError struct {
+	Path string
+	Msg  string
+}
+
+func (e *FieldError) Error() string { return e.Path + ": " + e.Msg }
+
+// Interval bounds for polling; faster or slower polling is a typo more often
+// than a wish.
+const (
+	MinInterval = 10 * time.Second
+	MaxInterval = time.Hour
+)
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
+
+var logLevels = map[string]bool{"debug": true, "info": true, "warn": true, "error": true}
+
+// Validate checks the whole configuration and returns every problem at once
+// (errors.Join of *FieldError), or nil.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(path, format string, args ...any) {
+		errs = append(errs, &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+	}
+
+	if err := checkHostPort(c.Listen, false); err != nil {
+		add("listen", "%v", err)
+	}
+	if strings.TrimSpace(c.DataDir) == "" {
+		add("data_dir", "must not be empty")
+	}
+	if !logLevels[c.LogLevel] {
+		add("log_level", "unknown level %q (want debug, info, warn or error)", c.LogLevel)
+	}
+	checkInterval(add, "poller", c.Poller.Interval, c.Poller.Timeout)
+
+	if c.Storage.RawRetention < 0 {
+		add("storage.raw_retention", "must not be negative")
+	}
+	if c.Storage.Step < time.Second {
+		add("storage.step", "must be at least 1s, got %v", c.Storage.Step)
+	}
+	for i, t := range c.Storage.Tiers {
+		p := fmt.Sprintf("storage.tiers[%d]", i)
+		if t.Step <= 0 || (c.Storage.Step > 0 && t.Step%c.Storage.Step != 0) {
+			add(p+".step", "must be a positive multiple of storage.step (%v), got %v", c.Storage.Step, t.Step)
+		}
+		if t.Retention < t.Step {
+			add(p+".retention", "must be at least the tier's step, got %v", t.Retention)
+		}
+		if t.XFF < 0 || t.XFF >= 1 {
+			add(p+".xff", "must be in [0, 1), got %v", t.XFF)
+		}
+		if i > 0 && t.Step <= c.Storage.Tiers[i-1].Step {
+			add(p+".step", "tiers must be ordered by growing step")
+		}
+	}
+
+	seen := map[string]int{}
+	for i, d := range c.Devices {
+		p := fmt.Sprintf("devices[%d]", i)
+		switch {
+		case d.Name == "":
+			add(p+".name", "must be set")
+		case !nameRE.MatchString(d.Name):
+			add(p+".name", "%q: use letters, digits, '.', '_' and '-' (at most 63)", d.Name)
+		default:
+			if j, dup := seen[d.Name]; dup {
+				add(p+".name", "%q is already used by devices[%d]", d.Name, j)
+			}
+			seen[d.Name] = i
+		}
+		if d.Template == "" {
+			add(p+".template", "must name a device template")
+		}
+		checkInterval(add, p, d.Interval, d.Timeout)
+		switch {
+		case d.SNMP == nil && d.HTTP == nil:
+			add(p, "needs an snmp or an http section")
+		case d.SNMP != nil && d.HTTP != nil:
+			add(p, "has both snmp and http sections; use one device per protocol")
+		case d.SNMP != nil:
+			c.validateSNMP(add, p+".snmp", d.SNMP, d.Timeout)
+		default:
+			c.validateHTTP(add, p+".http", d.HTTP)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func checkInterval(add func(string, string, ...any), p string, interval, timeout time.Duration) {
+	if interval < MinInterval || interval > MaxInterval {
+		add(p+".interval", "must be between %v and %v, got %v", MinInterval, MaxInterval, interval)
+	}
+	if timeout <= 0 {
+		add(p+".timeout", "must be positive, got %v", timeout)
+	} else if timeout >= interval {
+		add(p+".timeout", "must be shorter than the interval (%v), got %v", interval, timeout)
+	}
+}
+
+func (c *Config) validateSNMP(add func(string, string, ...any), p string, s *SNMP, pollTimeout time.Duration) {
+	if err := checkHostPort(s.Address, true); err != nil {
+		add(p+".address", "%v", err)
+	}
+	switch s.Version {
+	case "1", "2c":
+		if s.Community == "" {
+			add(p+".community", "must be set for SNMP v%s", s.Version)
+		}
+	default:
+		add(p+".version", "unsupported version %q (want 1 or 2c)", s.Version)
+	}
+	if s.Timeout <= 0 || s.Timeout >= pollTimeout {
+		add(p+".timeout", "must be positive and shorter than the device's poll timeout (%v), got %v", pollTimeout, s.Timeout)
+	}
+	if s.Retries < 0 || s.Retries > 10 {
+		add(p+".retries", "must be between 0 and 10, got %d", s.Retries)
+	}
+	if s.MaxOIDs < 1 || s.MaxOIDs > 128 {
+		add(p+".max_oids", "must be between 1 and 128, got %d", s.MaxOIDs)
+	}
+	if s.MaxRepetitions < 1 || s.MaxRepetitions > 255 {
+		add(p+".max_repetitions", "must be between 1 and 255, got %d", s.MaxRepetitions)
+	}
+}
+
+func (c *Config) validateHTTP(add func(string, string, ...any), p string, h *HTTP) {
+	u, err := url.Parse(c.ExpandURL(h.URL))
+	switch {
+	case h.URL == "":
+		add(p+".url", "must be set")
+	case err != nil:
+		add(p+".url", "%v", err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		add(p+".url", "%q: scheme must be http or https", h.URL)
+	case u.Host == "":
+		add(p+".url", "%q: no host", h.URL)
+	}
+	if h.MaxBody <= 0 {
+		add(p+".max_body", "must be positive, got %d", h.MaxBody)
+	}
+	if h.Timeout <= 0 {
+		add(p+".timeout", "must be positive, got %v", h.Timeout)
+	}
+}
+
+// checkHostPort accepts host:port; with portOptional a bare host is fine too.
+func checkHostPort(s string, portOptional bool) error {
+	if s == "" {
+		return errors.New("must be set (host:port)")
+	}
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		if portOptional && !strings.Contains(s, ":") {
+			return nil
+		}
+		return fmt.Errorf("%q is not host:port", s)
+	}
+	_ = host
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("%q: port must be a number from 1 to 65535", s)
+	}
+	return nil
+}
