@@ -177,7 +177,11 @@ func decodeError(err error) error {
 	var errs []error
 	collect := func(e error) {
 		if errors.As(e, &de) {
-			errs = append(errs, &FieldError{Path: de.Name(), Msg: de.Unwrap().Error()})
+			path := de.Name()
+			if path == "" || strings.HasPrefix(path, "config.") {
+				path = "(top level)"
+			}
+			errs = append(errs, &FieldError{Path: path, Msg: de.Unwrap().Error()})
 			return
 		}
 		errs = append(errs, e)
@@ -208,7 +212,8 @@ func (c *Config) applyDefaults() {
 				s.Version = "2c"
 			}
 			if s.Timeout == 0 {
-				s.Timeout = 2 * time.Second
+				// One request's timeout leaves room for a retry in the poll.
+				s.Timeout = min(2*time.Second, d.Timeout/2)
 			}
 			if s.MaxOIDs == 0 {
 				s.MaxOIDs = 10
