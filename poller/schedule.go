@@ -1,0 +1,389 @@
+package poller
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/saguaro-monitoring/saguaro/pkg/metric"
+)
+
+// Scheduler polls a changing set of targets, each in its own goroutine.
+type Scheduler struct {
+	sink Sink
+	log  *slog.Logger
+	m    *promMetrics
+
+	mu      sync.Mutex
+	loops   map[string]*loop
+	runCtx  context.Context // nil unless Run is running
+	wg      sync.WaitGroup  // loops started by Run
+	running bool
+}
+
+// New returns a scheduler writing to sink. reg (may be nil) receives the
+// per-target poll metrics; log (may be nil) gets poll failures, rate-limited
+// per target.
+func New(sink Sink, reg prometheus.Registerer, log *slog.Logger) *Scheduler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if sink == nil {
+		sink = discard{}
+	}
+	return &Scheduler{sink: sink, log: log, m: newPromMetrics(reg, log), loops: map[string]*loop{}}
+}
+
+// Set makes targets the polled set. Targets whose name is already polled
+// keep their loop and phase: the new settings apply from their next tick
+// (a changed interval restarts the loop). Removed targets stop after their
+// running poll. Invalid targets (see Check) are logged and left out.
+func (s *Scheduler) Set(targets []Target) {
+	valid := make(map[string]Target, len(targets))
+	for i, t := range targets {
+		if err := Check([]Target{t}); err != nil {
+			s.log.Error("invalid_target", "index", i, "err", err)
+			continue
+		}
+		if _, dup := valid[t.Name]; dup {
+			s.log.Error("invalid_target", "index", i, "target", t.Name, "err", "duplicate name")
+			continue
+		}
+		valid[t.Name] = t
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for name, l := range s.loops {
+		nt, keep := valid[name]
+		if keep && nt.Interval == l.current().Interval {
+			if old := l.current(); old.Device != nt.Device {
+				s.m.forget(old)
+			}
+			l.replace(nt)
+			delete(valid, name)
+			continue
+		}
+		l.stop()
+		delete(s.loops, name)
+		s.m.forget(l.current())
+	}
+	for _, t := range valid {
+		l := newLoop(s, t)
+		s.loops[t.Name] = l
+		if s.running {
+			s.startLocked(l)
+		}
+	}
+}
+
+// Run polls until ctx ends and returns only after every goroutine ended.
+// It returns nil on cancellation.
+func (s *Scheduler) Run(ctx context.Context) error {
+	s.mu.Lock()
+	if s.running {
+		s.mu.Unlock()
+		return errors.New("poller: scheduler already running")
+	}
+	s.running, s.runCtx = true, ctx
+	for _, l := range s.loops {
+		s.startLocked(l)
+	}
+	s.mu.Unlock()
+
+	<-ctx.Done()
+
+	s.mu.Lock()
+	s.running, s.runCtx = false, nil
+	for _, l := range s.loops {
+		l.stop()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	s.mu.Lock()
+	for name, l := range s.loops {
+		// Loops are restartable by a later Run: give them fresh state.
+		s.loops[name] = newLoop(s, l.current())
+		s.loops[name].health = l.snapshot()
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *Scheduler) startLocked(l *loop) {
+	ctx, cancel := context.WithCancel(s.runCtx)
+	l.cancel = cancel
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		l.run(ctx)
+	}()
+}
+
+// TargetHealth is the state of one target's polling, for the web UI.
+type TargetHealth struct {
+	Name, Device string
+	Interval     time.Duration
+	Timeout      time.Duration // the effective poll timeout
+	Offset       time.Duration // phase within the interval
+	LastPoll     time.Time     // scheduled tick of the last finished poll; zero before the first
+	LastDuration time.Duration
+	LastSamples  int
+	LastError    string // "" when the last poll succeeded
+	Polls        uint64 // finished polls
+	Failures     uint64 // finished polls that returned an error
+	Skipped      uint64 // ticks skipped because the previous poll still ran
+	Running      bool   // a poll is in progress
+}
+
+// Health returns the state of every target, sorted by name.
+func (s *Scheduler) Health() []TargetHealth {
+	s.mu.Lock()
+	out := make([]TargetHealth, 0, len(s.loops))
+	for _, l := range s.loops {
+		out = append(out, l.snapshot())
+	}
+	s.mu.Unlock()
+	slices.SortFunc(out, func(a, b TargetHealth) int {
+		switch {
+		case a.Name < b.Name:
+			return -1
+		case a.Name > b.Name:
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// loop is the goroutine state of one target.
+type loop struct {
+	s      *Scheduler
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	target  Target
+	old     []Collector // replaced collectors to close after the running poll
+	health  TargetHealth
+	lastLog time.Time
+	quiet   int // failures not logged since lastLog
+}
+
+func newLoop(s *Scheduler, t Target) *loop {
+	l := &loop{s: s, target: t}
+	l.health = TargetHealth{Name: t.Name, Device: t.Device, Interval: t.Interval,
+		Timeout: EffectiveTimeout(t.Interval, t.Timeout), Offset: Offset(t.Name, t.Interval)}
+	return l
+}
+
+func (l *loop) current() Target {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.target
+}
+
+func (l *loop) snapshot() TargetHealth {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.health
+}
+
+// replace swaps in new settings for the next tick.
+func (l *loop) replace(t Target) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.target.Collector != t.Collector && t.Collector != nil {
+		l.old = append(l.old, l.target.Collector)
+	}
+	l.target = t
+	l.health.Device = t.Device
+	l.health.Timeout = EffectiveTimeout(t.Interval, t.Timeout)
+	if !l.health.Running {
+		l.closeOldLocked()
+	}
+}
+
+func (l *loop) closeOldLocked() {
+	for _, c := range l.old {
+		if cl, ok := c.(io.Closer); ok {
+			_ = cl.Close()
+		}
+	}
+	l.old = nil
+}
+
+// stop cancels the loop; a loop that never started closes its collector now.
+func (l *loop) stop() {
+	if l.cancel != nil {
+		l.cancel()
+		return
+	}
+	l.mu.Lock()
+	l.old = append(l.old, l.target.Collector)
+	l.closeOldLocked()
+	l.mu.Unlock()
+}
+
+func (l *loop) run(ctx context.Context) {
+	t := l.current()
+	next := firstTick(time.Now(), t.Name, t.Interval)
+	timer := time.NewTimer(time.Until(next))
+	defer timer.Stop()
+	var polls sync.WaitGroup
+	defer func() {
+		polls.Wait()
+		l.mu.Lock()
+		l.old = append(l.old, l.target.Collector)
+		l.closeOldLocked()
+		l.mu.Unlock()
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+		at := next
+		// Schedule from the planned tick, not from now, so that ticks stay on
+		// their phase; ticks missed entirely (a stalled process) are skipped.
+		next = next.Add(t.Interval)
+		now := time.Now()
+		missed := uint64(0)
+		for !next.After(now) {
+			next = next.Add(t.Interval)
+			missed++
+		}
+		timer.Reset(next.Sub(now))
+
+		l.mu.Lock()
+		t = l.target
+		busy := l.health.Running
+		if busy {
+			missed++
+		}
+		l.health.Skipped += missed
+		if !busy {
+			l.health.Running = true
+		}
+		l.mu.Unlock()
+		if missed > 0 {
+			l.s.m.skipped(t, missed)
+		}
+		if busy {
+			continue
+		}
+		polls.Add(1)
+		go func() {
+			defer polls.Done()
+			l.poll(ctx, t, at)
+		}()
+	}
+}
+
+// poll runs one poll of t for the tick at and hands samples and health to
+// the sink.
+func (l *loop) poll(ctx context.Context, t Target, at time.Time) {
+	timeout := EffectiveTimeout(t.Interval, t.Timeout)
+	pctx, cancel := context.WithTimeout(ctx, timeout)
+	start := time.Now()
+	samples, err := safePoll(pctx, t.Collector, at)
+	dur := time.Since(start)
+	cancel()
+	for i := range samples {
+		samples[i].Time = at
+	}
+
+	l.mu.Lock()
+	h := &l.health
+	h.LastPoll, h.LastDuration, h.LastSamples = at, dur, len(samples)
+	h.Polls++
+	h.LastError = ""
+	if err != nil {
+		h.Failures++
+		h.LastError = err.Error()
+	}
+	skipped := h.Skipped
+	l.mu.Unlock()
+
+	if ctx.Err() != nil && err != nil {
+		// Shutting down or removed mid-poll: the failure is ours, not the device's.
+		l.finish()
+		return
+	}
+	l.s.m.observe(t, err == nil, dur, len(samples))
+	if err != nil {
+		l.logFailure(t, err)
+	}
+	batch := append(samples, healthSamples(t, at, err == nil, dur, len(samples), skipped)...)
+	if aerr := l.s.sink.Append(ctx, batch); aerr != nil && ctx.Err() == nil {
+		l.s.log.Error("append_failed", "target", t.Name, "samples", len(batch), "err", aerr)
+	}
+	l.finish()
+}
+
+func (l *loop) finish() {
+	l.mu.Lock()
+	l.health.Running = false
+	l.closeOldLocked()
+	l.mu.Unlock()
+}
+
+// safePoll turns a collector panic into an error, so that one broken
+// collector cannot take the process down.
+func safePoll(ctx context.Context, c Collector, at time.Time) (s []metric.Sample, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &PanicError{Value: r}
+		}
+	}()
+	return c.Poll(ctx, at)
+}
+
+// PanicError reports a collector that panicked.
+type PanicError struct{ Value any }
+
+func (e *PanicError) Error() string { return "poller: collector panicked: " + slog.AnyValue(e.Value).String() }
+
+// logFailure logs at most one failure a minute per target, with the count
+// of those left out.
+func (l *loop) logFailure(t Target, err error) {
+	l.mu.Lock()
+	now := time.Now()
+	if !l.lastLog.IsZero() && now.Sub(l.lastLog) < time.Minute {
+		l.quiet++
+		l.mu.Unlock()
+		return
+	}
+	quiet := l.quiet
+	l.lastLog, l.quiet = now, 0
+	l.mu.Unlock()
+	l.s.log.Warn("poll_failed", "target", t.Name, "device", t.Device, "err", err, "suppressed", quiet)
+}
+
+func healthSamples(t Target, at time.Time, ok bool, dur time.Duration, n int, skipped uint64) []metric.Sample {
+	base := t.Labels.Copy()
+	base = base.Merge(metric.New(metric.DeviceLabel, t.Device, TargetLabel, t.Name))
+	ds := metric.Gauges(2 * t.Interval)
+	succ := 0.0
+	if ok {
+		succ = 1
+	}
+	mk := func(name string, v float64) metric.Sample {
+		return metric.Sample{Labels: base.With(metric.NameLabel, name), DS: ds, Time: at, Value: v}
+	}
+	return []metric.Sample{
+		mk(SuccessMetric, succ),
+		mk(DurationMetric, dur.Seconds()),
+		mk(SamplesMetric, float64(n)),
+		mk(SkippedMetric, float64(skipped)),
+	}
+}
+
+type discard struct{}
+
+func (discard) Append(context.Context, []metric.Sample) error { return nil }

@@ -1,0 +1,409 @@
+package poller
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/saguaro-monitoring/saguaro/pkg/metric"
+)
+
+// memSink records every batch.
+type memSink struct {
+	mu      sync.Mutex
+	batches [][]metric.Sample
+}
+
+func (s *memSink) Append(_ context.Context, b []metric.Sample) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.batches = append(s.batches, append([]metric.Sample(nil), b...))
+	return nil
+}
+
+// find returns the samples named name with the given target label, in order.
+func (s *memSink) find(name, target string) []metric.Sample {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []metric.Sample
+	for _, b := range s.batches {
+		for _, x := range b {
+			if x.Labels.Get(metric.NameLabel) == name && (target == "" || x.Labels.Get(TargetLabel) == target) {
+				out = append(out, x)
+			}
+		}
+	}
+	return out
+}
+
+// fakeCollector returns one sample per poll after working for delay. With
+// ignoreCtx it keeps working past its deadline (a stuck collector).
+type fakeCollector struct {
+	name      string
+	delay     time.Duration
+	ignoreCtx bool
+	err       error
+	panicMsg  string
+
+	mu     sync.Mutex
+	ats    []time.Time
+	closed atomic.Bool
+	active atomic.Int32
+	maxAct atomic.Int32
+}
+
+func (c *fakeCollector) Poll(ctx context.Context, at time.Time) ([]metric.Sample, error) {
+	n := c.active.Add(1)
+	defer c.active.Add(-1)
+	if n > c.maxAct.Load() {
+		c.maxAct.Store(n)
+	}
+	c.mu.Lock()
+	c.ats = append(c.ats, at)
+	c.mu.Unlock()
+	if c.panicMsg != "" {
+		panic(c.panicMsg)
+	}
+	if c.delay > 0 {
+		if c.ignoreCtx {
+			time.Sleep(c.delay)
+		} else {
+			select {
+			case <-time.After(c.delay):
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+	}
+	// The time set here must be overwritten by the scheduled tick.
+	s := metric.Sample{Labels: metric.New(metric.NameLabel, "fake_value", "c", c.name), Value: 42, Time: time.Unix(1, 0)}
+	return []metric.Sample{s}, c.err
+}
+
+func (c *fakeCollector) Close() error { c.closed.Store(true); return nil }
+
+func (c *fakeCollector) polls() []time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]time.Time(nil), c.ats...)
+}
+
+// runFor runs s until d of fake time has passed, then stops it and waits.
+func runFor(t *testing.T, s *Scheduler, d time.Duration, during func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error)
+	go func() { done <- s.Run(ctx) }()
+	time.Sleep(d)
+	if during != nil {
+		during()
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+}
+
+func TestOffsetStableAndSpread(t *testing.T) {
+	const iv = time.Minute
+	if Offset("localhost/snmp", iv) != Offset("localhost/snmp", iv) {
+		t.Fatal("offset not stable")
+	}
+	seen := map[time.Duration]bool{}
+	for _, n := range []string{"a", "b", "c", "d", "e", "f", "g", "h"} {
+		o := Offset(n, iv)
+		if o < 0 || o >= iv {
+			t.Fatalf("offset %v of %q outside [0, %v)", o, n, iv)
+		}
+		seen[o] = true
+	}
+	if len(seen) < 7 {
+		t.Fatalf("8 names share offsets: %v", seen)
+	}
+	if got := Offset("x", 0); got != 0 {
+		t.Fatalf("offset with zero interval = %v", got)
+	}
+}
+
+func TestPollsFallOnPhaseAndAreStampedWithTick(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sink := &memSink{}
+		s := New(sink, nil, nil)
+		a := &fakeCollector{name: "a", delay: 1500 * time.Millisecond}
+		b := &fakeCollector{name: "b"}
+		const iv = 10 * time.Second
+		s.Set([]Target{
+			{Name: "dev1/a", Device: "dev1", Interval: iv, Timeout: 5 * time.Second, Collector: a},
+			{Name: "dev2/b", Device: "dev2", Interval: iv, Collector: b},
+		})
+		start := time.Now()
+		runFor(t, s, 45*time.Second, nil)
+		for _, tc := range []struct {
+			name string
+			c    *fakeCollector
+		}{{"dev1/a", a}, {"dev2/b", b}} {
+			ats := tc.c.polls()
+			if len(ats) < 4 || len(ats) > 5 {
+				t.Fatalf("%s: %d polls in 45s at 10s, want 4 or 5", tc.name, len(ats))
+			}
+			first := firstTick(start, tc.name, iv)
+			for i, at := range ats {
+				if want := first.Add(time.Duration(i) * iv); !at.Equal(want) {
+					t.Errorf("%s poll %d at %v, want %v", tc.name, i, at, want)
+				}
+				if got := at.Sub(at.Truncate(iv)); got != Offset(tc.name, iv) {
+					t.Errorf("%s poll %d phase %v, want offset %v", tc.name, i, got, Offset(tc.name, iv))
+				}
+			}
+			vals := sink.find("fake_value", "")
+			for _, v := range vals {
+				if v.Time.Equal(time.Unix(1, 0)) {
+					t.Fatalf("sample kept the collector's time %v instead of the tick", v.Time)
+				}
+			}
+			succ := sink.find(SuccessMetric, tc.name)
+			if len(succ) != len(ats) {
+				t.Fatalf("%s: %d success samples for %d polls", tc.name, len(succ), len(ats))
+			}
+			for i, x := range succ {
+				if !x.Time.Equal(ats[i]) || x.Value != 1 || x.Labels.Get(metric.DeviceLabel) != strings.Split(tc.name, "/")[0] {
+					t.Errorf("%s success sample %d = %v at %v, want 1 at %v", tc.name, i, x.Labels, x.Time, ats[i])
+				}
+			}
+		}
+		dur := sink.find(DurationMetric, "dev1/a")
+		if len(dur) == 0 || dur[0].Value != 1.5 {
+			t.Fatalf("duration samples %v, want 1.5 s (the collector's fake work)", dur)
+		}
+	})
+}
+
+func TestOverrunTicksAreSkippedAndCounted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sink := &memSink{}
+		reg := prometheus.NewPedanticRegistry()
+		s := New(sink, reg, nil)
+		stuck := &fakeCollector{name: "stuck", delay: 25 * time.Second, ignoreCtx: true}
+		const iv = 10 * time.Second
+		s.Set([]Target{{Name: "slow", Device: "d", Interval: iv, Timeout: 5 * time.Second, Collector: stuck}})
+		start := time.Now()
+		// First tick at f: poll runs until f+25s; ticks f+10 and f+20 are
+		// skipped; f+30 polls again (until f+55); f+40 and f+50 skipped.
+		f := firstTick(start, "slow", iv)
+		runFor(t, s, f.Sub(start)+61*time.Second, nil)
+		ats := stuck.polls()
+		if len(ats) != 3 || !ats[1].Equal(f.Add(30*time.Second)) || !ats[2].Equal(f.Add(60*time.Second)) {
+			t.Fatalf("polls at %v, want f, f+30s, f+60s (f=%v)", ats, f)
+		}
+		if stuck.maxAct.Load() != 1 {
+			t.Fatalf("%d polls of one target ran at once", stuck.maxAct.Load())
+		}
+		h := s.Health()
+		if len(h) != 1 || h[0].Skipped != 4 {
+			t.Fatalf("health %+v, want 4 skipped", h)
+		}
+		sk := sink.find(SkippedMetric, "slow")
+		if len(sk) < 2 || sk[0].Value != 2 || sk[1].Value != 4 {
+			t.Fatalf("skipped samples %v, want cumulative 2 then 4", sk)
+		}
+		if got := promValue(t, s.m.skip.WithLabelValues("slow", "d")); got != 4 {
+			t.Fatalf("/metrics skipped = %v, want 4", got)
+		}
+	})
+}
+
+func TestPollTimeoutEndsPollAndRecordsFailure(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sink := &memSink{}
+		s := New(sink, nil, nil)
+		hang := &fakeCollector{name: "hang", delay: time.Hour}
+		ok := &fakeCollector{name: "ok"}
+		clamp := &fakeCollector{name: "clamp", delay: time.Hour}
+		s.Set([]Target{
+			{Name: "hang", Device: "h", Interval: 10 * time.Second, Timeout: 3 * time.Second, Collector: hang},
+			{Name: "ok", Device: "o", Interval: 10 * time.Second, Timeout: 3 * time.Second, Collector: ok},
+			// A timeout not below the interval is clamped to 90 % of it.
+			{Name: "clamp", Device: "c", Interval: 10 * time.Second, Timeout: time.Minute, Collector: clamp},
+		})
+		runFor(t, s, 35*time.Second, nil)
+		for name, want := range map[string]float64{"hang": 3, "clamp": 9} {
+			d := sink.find(DurationMetric, name)
+			if len(d) < 2 || d[0].Value != want {
+				t.Fatalf("%s durations %v, want %v s", name, d, want)
+			}
+			for _, x := range sink.find(SuccessMetric, name) {
+				if x.Value != 0 {
+					t.Fatalf("%s success %v, want 0", name, x.Value)
+				}
+			}
+		}
+		for _, x := range sink.find(SuccessMetric, "ok") {
+			if x.Value != 1 {
+				t.Fatalf("healthy target affected: success %v", x.Value)
+			}
+		}
+		var hh TargetHealth
+		for _, h := range s.Health() {
+			if h.Name == "hang" {
+				hh = h
+			}
+		}
+		if !strings.Contains(hh.LastError, "deadline") || hh.Failures != hh.Polls || hh.Skipped != 0 {
+			t.Fatalf("health of timed-out target: %+v", hh)
+		}
+	})
+}
+
+func TestSetAddsKeepsAndRemovesTargets(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sink := &memSink{}
+		s := New(sink, nil, nil)
+		const iv = 10 * time.Second
+		a := &fakeCollector{name: "a"}
+		b := &fakeCollector{name: "b"}
+		a2 := &fakeCollector{name: "a2"}
+		s.Set([]Target{{Name: "a", Interval: iv, Collector: a}})
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- s.Run(ctx) }()
+
+		time.Sleep(25 * time.Second)
+		s.Set([]Target{{Name: "a", Interval: iv, Collector: a2}, {Name: "b", Interval: iv, Collector: b}})
+		synctest.Wait()
+		if !a.closed.Load() {
+			t.Error("replaced collector of a not closed")
+		}
+		time.Sleep(20 * time.Second)
+		s.Set([]Target{{Name: "b", Interval: iv, Collector: b}})
+		synctest.Wait()
+		if !a2.closed.Load() {
+			t.Error("collector of removed target a not closed")
+		}
+		nA := len(a2.polls())
+		time.Sleep(30 * time.Second)
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if got := len(a2.polls()); got != nA {
+			t.Errorf("removed target polled %d more times", got-nA)
+		}
+		// a kept its phase across the replacement: its polls, old and new
+		// collector together, are exactly one interval apart.
+		all := append(a.polls(), a2.polls()...)
+		if len(all) < 4 {
+			t.Fatalf("a polled %d times in 45 s", len(all))
+		}
+		for i := 1; i < len(all); i++ {
+			if d := all[i].Sub(all[i-1]); d != iv {
+				t.Errorf("a's polls %d and %d are %v apart: loop restarted", i-1, i, d)
+			}
+		}
+		if n := len(b.polls()); n < 4 {
+			t.Errorf("added target b polled %d times in 50 s", n)
+		}
+		if h := s.Health(); len(h) != 1 || h[0].Name != "b" {
+			t.Errorf("health lists %+v, want only b", h)
+		}
+		if !b.closed.Load() {
+			t.Error("collector not closed when Run ended")
+		}
+	})
+}
+
+func TestFailingAndPanickingCollectorsDoNotStopOthers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sink := &memSink{}
+		reg := prometheus.NewPedanticRegistry()
+		s := New(sink, reg, nil)
+		bad := &fakeCollector{name: "bad", err: errors.New("device said no")}
+		boom := &fakeCollector{name: "boom", panicMsg: "kaboom"}
+		good := &fakeCollector{name: "good"}
+		s.Set([]Target{
+			{Name: "bad", Device: "x", Interval: 10 * time.Second, Collector: bad},
+			{Name: "boom", Device: "y", Interval: 10 * time.Second, Collector: boom},
+			{Name: "good", Device: "z", Interval: 10 * time.Second, Collector: good},
+		})
+		runFor(t, s, 30*time.Second, nil)
+		h := map[string]TargetHealth{}
+		for _, x := range s.Health() {
+			h[x.Name] = x
+		}
+		if h["bad"].LastError != "device said no" || h["bad"].LastSamples != 1 {
+			t.Errorf("bad: %+v (partial samples must be kept)", h["bad"])
+		}
+		if !strings.Contains(h["boom"].LastError, "kaboom") {
+			t.Errorf("boom: %+v", h["boom"])
+		}
+		if h["good"].LastError != "" || h["good"].Polls < 2 {
+			t.Errorf("good: %+v", h["good"])
+		}
+		if got := promValue(t, s.m.success.WithLabelValues("bad", "x")); got != 0 {
+			t.Errorf("/metrics success of bad = %v", got)
+		}
+		if got := promValue(t, s.m.success.WithLabelValues("good", "z")); got != 1 {
+			t.Errorf("/metrics success of good = %v", got)
+		}
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		names := map[string]int{}
+		for _, mf := range mfs {
+			names[mf.GetName()] = len(mf.GetMetric())
+		}
+		for _, n := range []string{SuccessMetric, DurationMetric, SamplesMetric, SkippedMetric, "saguaro_polls_total", "saguaro_poll_failures_total"} {
+			if names[n] == 0 {
+				t.Errorf("%s missing from the registry (have %v)", n, names)
+			}
+		}
+		// Partial results of the failing target were stored.
+		if n := len(sink.find("fake_value", "")); n < 6 {
+			t.Errorf("%d value samples stored, want every poll's", n)
+		}
+	})
+}
+
+func TestCheckReportsEveryProblem(t *testing.T) {
+	c := &fakeCollector{}
+	err := Check([]Target{
+		{Name: "a", Interval: time.Second, Collector: c},
+		{Name: "a", Interval: time.Second, Collector: c},
+		{Name: "", Interval: 0, Collector: nil, Timeout: -1},
+	})
+	for _, want := range []string{`targets[1] "a"`, "duplicate", "empty name", "no collector", "interval 0s", "timeout -1ns"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Check error %v lacks %q", err, want)
+		}
+	}
+	if !errors.Is(err, ErrInvalidTarget) {
+		t.Error("not ErrInvalidTarget")
+	}
+	if err := Check([]Target{{Name: "ok", Interval: time.Second, Collector: c}}); err != nil {
+		t.Errorf("valid target rejected: %v", err)
+	}
+}
+
+func promValue(t *testing.T, m prometheus.Metric) float64 {
+	t.Helper()
+	var d dto.Metric
+	if err := m.Write(&d); err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case d.Gauge != nil:
+		return d.Gauge.GetValue()
+	case d.Counter != nil:
+		return d.Counter.GetValue()
+	}
+	t.Fatalf("metric %v is neither gauge nor counter", m.Desc())
+	return 0
+}
