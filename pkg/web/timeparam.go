@@ -1,0 +1,40 @@
+package web
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+)
+
+// parseTime reads a time parameter as a user of rrdtool or Grafana would
+// write it: "now", a relative offset ("-1d", "-6h", "now-2w"), Unix seconds,
+// or RFC 3339.
+func parseTime(s string, now time.Time) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	switch {
+	case s == "":
+		return time.Time{}, fmt.Errorf("empty")
+	case s == "now":
+		return now, nil
+	case strings.HasPrefix(s, "now-") || strings.HasPrefix(s, "-"):
+		d, err := model.ParseDuration(strings.TrimPrefix(strings.TrimPrefix(s, "now"), "-"))
+		if err != nil || d <= 0 {
+			return time.Time{}, fmt.Errorf("%q is not a relative time (e.g. -6h, -1d, -1w, -1y)", s)
+		}
+		return now.Add(-time.Duration(d)), nil
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if n < 0 || n > 1<<40 {
+			return time.Time{}, fmt.Errorf("%q is out of range for Unix seconds", s)
+		}
+		return time.Unix(n, 0), nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is not a time (use now, -1d, Unix seconds or RFC 3339)", s)
+	}
+	return t, nil
+}
