@@ -1,0 +1,534 @@
+package rrd
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/saguaro-monitoring/saguaro/pkg/metric"
+)
+
+// RRD is an in-memory round-robin database driven by rrdtool's own
+// command arguments: several data sources sharing a step and a set of
+// archives. It exists to prove the arithmetic against rrdtool, row for
+// row, and to answer fetches exactly as rrdtool fetch does.
+type RRD struct {
+	step     int64
+	lastSec  int64
+	lastUsec int64
+	names    []string
+	ds       []*DS
+	archives []*archive
+
+	vals []Reading // scratch for one update
+}
+
+// archive is one RRA definition with its consolidators (one per DS) and
+// its ring of rows.
+type archive struct {
+	cf    metric.CF
+	xff   float64
+	steps int64
+	rows  int64
+	cons  []*RRA
+	ring  []float64 // rows*len(ds), row of time t at (t/rowStep)%rows
+
+	// Rows written by the current bulk part of an update, per DS.
+	written []int64
+	primary []float64
+}
+
+// DSDef is one data source of an RRD.
+type DSDef struct {
+	Name string
+	metric.DS
+}
+
+// ArchiveDef is one archive of an RRD.
+type ArchiveDef struct {
+	CF    metric.CF
+	XFF   float64
+	Steps int // PDPs per row
+	Rows  int
+}
+
+// Create builds an RRD from the arguments of `rrdtool create FILE ...`
+// without the file name: --step/-s, --start/-b (seconds since the epoch),
+// DS:name:TYPE:heartbeat:min:max and RRA:CF:xff:steps:rows. The step
+// defaults to 300 s as in rrdtool; the start has no default here (rrdtool
+// takes now-10s) and must be given.
+func Create(args ...string) (*RRD, error) {
+	step := int64(300)
+	start := int64(-1)
+	var dss []DSDef
+	var arcs []ArchiveDef
+	var dsArgs, rraArgs []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		opt, val, hasVal := strings.Cut(a, "=")
+		switch opt {
+		case "--step", "-s", "--start", "-b":
+			if !hasVal {
+				if i+1 >= len(args) {
+					return nil, fmt.Errorf("create: option %s needs a value", a)
+				}
+				i++
+				val = args[i]
+			}
+			if opt == "--step" || opt == "-s" {
+				n, err := parseDuration(val, 1)
+				if err != nil {
+					return nil, fmt.Errorf("create: step: %w", err)
+				}
+				step = n
+			} else {
+				n, err := strconv.ParseInt(val, 10, 64)
+				if err != nil {
+					return nil, fmt.Errorf("create: start %q: want seconds since the epoch", val)
+				}
+				if n < 3600*24*365*10 {
+					return nil, fmt.Errorf("create: start %d: the first entry should be after 1980", n)
+				}
+				start = n
+			}
+		case "--no-overwrite", "-O":
+		default:
+			switch {
+			case strings.HasPrefix(a, "DS:"):
+				dsArgs = append(dsArgs, a)
+			case strings.HasPrefix(a, "RRA:"):
+				rraArgs = append(rraArgs, a)
+			default:
+				return nil, fmt.Errorf("create: unexpected argument %q", a)
+			}
+		}
+	}
+	if start < 0 {
+		return nil, fmt.Errorf("create: --start is required")
+	}
+	for _, a := range dsArgs {
+		d, err := parseDSDef(a)
+		if err != nil {
+			return nil, fmt.Errorf("create: %w", err)
+		}
+		for _, o := range dss {
+			if o.Name == d.Name {
+				return nil, fmt.Errorf("create: duplicate data source name %q", d.Name)
+			}
+		}
+		dss = append(dss, d)
+	}
+	for _, a := range rraArgs {
+		r, err := parseArchiveDef(a, step)
+		if err != nil {
+			return nil, fmt.Errorf("create: %w", err)
+		}
+		arcs = append(arcs, r)
+	}
+	return New(time.Duration(step)*time.Second, time.Unix(start, 0), dss, arcs)
+}
+
+// New builds an RRD from definitions.
+func New(step time.Duration, start time.Time, dss []DSDef, arcs []ArchiveDef) (*RRD, error) {
+	if len(dss) == 0 {
+		return nil, fmt.Errorf("you must define at least one data source")
+	}
+	if len(arcs) == 0 {
+		return nil, fmt.Errorf("you must define at least one round robin archive")
+	}
+	r := &RRD{
+		step:     int64(step / time.Second),
+		lastSec:  start.Unix(),
+		lastUsec: int64(start.Nanosecond() / 1000),
+		vals:     make([]Reading, len(dss)),
+	}
+	for _, d := range dss {
+		s, err := NewDS(d.DS, step, start)
+		if err != nil {
+			return nil, fmt.Errorf("data source %s: %w", d.Name, err)
+		}
+		r.names = append(r.names, d.Name)
+		r.ds = append(r.ds, s)
+	}
+	for i, a := range arcs {
+		if a.Rows < 1 {
+			return nil, fmt.Errorf("archive %d: rows %d: want at least 1", i+1, a.Rows)
+		}
+		ar := &archive{cf: a.CF, xff: a.XFF, steps: int64(a.Steps), rows: int64(a.Rows),
+			written: make([]int64, len(dss)), primary: make([]float64, len(dss))}
+		for range dss {
+			c, err := NewRRA(a.CF, a.XFF, a.Steps, step)
+			if err != nil {
+				return nil, fmt.Errorf("archive %d: %w", i+1, err)
+			}
+			ar.cons = append(ar.cons, c)
+		}
+		ar.ring = make([]float64, int(ar.rows)*len(dss))
+		for j := range ar.ring {
+			ar.ring[j] = math.NaN()
+		}
+		r.archives = append(r.archives, ar)
+	}
+	return r, nil
+}
+
+func parseDSDef(a string) (DSDef, error) {
+	f := strings.Split(a, ":")
+	if len(f) != 6 {
+		return DSDef{}, fmt.Errorf("data source %q: want DS:name:TYPE:heartbeat:min:max", a)
+	}
+	name := f[1]
+	if name == "" || len(name) > 19 || strings.Trim(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != "" {
+		return DSDef{}, fmt.Errorf("data source %q: invalid name %q (1-19 of A-Z a-z 0-9 _ -)", a, name)
+	}
+	typ, err := metric.ParseDSType(f[2])
+	if err != nil || f[2] != typ.String() {
+		return DSDef{}, fmt.Errorf("data source %q: unsupported type %q", a, f[2])
+	}
+	hb, err := parseDuration(f[3], 1)
+	if err != nil {
+		return DSDef{}, fmt.Errorf("data source %q: heartbeat: %w", a, err)
+	}
+	lim := func(s string) (float64, error) {
+		if s == "U" {
+			return math.NaN(), nil
+		}
+		return parseNumber(s)
+	}
+	mn, err := lim(f[4])
+	if err != nil {
+		return DSDef{}, fmt.Errorf("data source %q: min: %w", a, err)
+	}
+	mx, err := lim(f[5])
+	if err != nil {
+		return DSDef{}, fmt.Errorf("data source %q: max: %w", a, err)
+	}
+	if mn >= mx {
+		return DSDef{}, fmt.Errorf("data source %q: min must be less than max", a)
+	}
+	return DSDef{Name: name, DS: metric.DS{Type: typ, Heartbeat: time.Duration(hb) * time.Second, Min: mn, Max: mx}}, nil
+}
+
+func parseArchiveDef(a string, step int64) (ArchiveDef, error) {
+	f := strings.Split(a, ":")
+	if len(f) != 5 {
+		return ArchiveDef{}, fmt.Errorf("archive %q: want RRA:CF:xff:steps:rows", a)
+	}
+	cf, err := metric.ParseCF(f[1])
+	if err != nil || f[1] != cf.String() {
+		return ArchiveDef{}, fmt.Errorf("archive %q: unsupported consolidation function %q", a, f[1])
+	}
+	xff, err := parseNumber(f[2])
+	if err != nil || !(xff >= 0 && xff < 1) {
+		return ArchiveDef{}, fmt.Errorf("archive %q: invalid xff: must be between 0 and 1", a)
+	}
+	steps, err := parseDuration(f[3], step)
+	if err != nil {
+		return ArchiveDef{}, fmt.Errorf("archive %q: steps: %w", a, err)
+	}
+	rows, err := parseDuration(f[4], step*steps)
+	if err != nil {
+		return ArchiveDef{}, fmt.Errorf("archive %q: rows: %w", a, err)
+	}
+	if rows > 1<<24 || steps > 1<<30 {
+		return ArchiveDef{}, fmt.Errorf("archive %q: too large for memory", a)
+	}
+	return ArchiveDef{CF: cf, XFF: xff, Steps: int(steps), Rows: int(rows)}, nil
+}
+
+// Names returns the data source names in definition order.
+func (r *RRD) Names() []string { return append([]string(nil), r.names...) }
+
+// LastUpdate returns the time of the last update (or the start).
+func (r *RRD) LastUpdate() time.Time { return time.Unix(r.lastSec, r.lastUsec*1000) }
+
+// Update applies the arguments of `rrdtool update FILE ...`: each is
+// time:value[:value...] with one value per data source, U for unknown.
+// Like rrdtool, arguments are applied in order and the first bad one
+// stops the update with an error; the ones before it stay applied.
+func (r *RRD) Update(args ...string) error {
+	for _, a := range args {
+		if err := r.update(a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *RRD) update(a string) error {
+	ts, rest, ok := strings.Cut(a, ":")
+	if !ok {
+		return fmt.Errorf("update %q: expected timestamp not found", a)
+	}
+	sec, usec, err := parseTime(ts)
+	if err != nil {
+		return fmt.Errorf("update %q: %w", a, err)
+	}
+	vals := strings.Split(rest, ":")
+	if len(vals) != len(r.ds) {
+		return fmt.Errorf("update %q: expected %d data source readings (got %d)", a, len(r.ds), len(vals))
+	}
+	for i, v := range vals {
+		rd, err := parseReading(v, r.ds[i].typ)
+		if err != nil {
+			return fmt.Errorf("update %q: data source %s: %w", a, r.names[i], err)
+		}
+		r.vals[i] = rd
+	}
+	if sec < r.lastSec || (sec == r.lastSec && usec <= r.lastUsec) {
+		return fmt.Errorf("update %q: time %d, last update %d (minimum one second step): %w", a, sec, r.lastSec, ErrNotAfter)
+	}
+	t := time.Unix(sec, usec*1000)
+	for i, d := range r.ds {
+		r.updateDS(i, d, t, r.vals[i])
+	}
+	r.lastSec, r.lastUsec = sec, usec
+	return nil
+}
+
+// updateDS feeds one data source and writes the rows its PDPs complete.
+func (r *RRD) updateDS(i int, d *DS, t time.Time, rd Reading) {
+	for _, ar := range r.archives {
+		ar.written[i] = 0
+	}
+	n := 0
+	err := d.Update(t, rd, func(end time.Time, v float64) {
+		bulk := !(n == 0 && d.splitFirst)
+		n++
+		for _, ar := range r.archives {
+			// A consolidator fed in order cannot fail here.
+			_ = ar.cons[i].Add(end, v, func(rowEnd time.Time, rv float64) {
+				ar.put(i, len(r.ds), rowEnd.Unix()/(r.step*ar.steps), rv)
+				if bulk {
+					if ar.written[i] == 0 {
+						ar.primary[i] = rv
+					}
+					ar.written[i]++
+				}
+			})
+		}
+	})
+	if err != nil {
+		return // cannot happen: the time was checked for all data sources
+	}
+	// rrdtool writes at most one ring's worth of rows per bulk part of an
+	// update: the first (primary) value, then fill values. When the bulk
+	// wrapped the ring, the oldest row in it is therefore the primary one.
+	for _, ar := range r.archives {
+		if ar.written[i] > ar.rows {
+			newest := t.Unix() / (r.step * ar.steps)
+			ar.put(i, len(r.ds), newest-ar.rows+1, ar.primary[i])
+		}
+	}
+}
+
+func (ar *archive) put(ds, nds int, slot int64, v float64) {
+	ar.ring[int(mod(slot, ar.rows))*nds+ds] = v
+}
+
+// parseReading parses one update value for a data source type as rrdtool
+// does: U is unknown; COUNTER and DERIVE take integers only.
+func parseReading(s string, typ metric.DSType) (Reading, error) {
+	if strings.HasPrefix(s, "U") {
+		return Unknown(), nil
+	}
+	switch typ {
+	case metric.Counter, metric.Derive:
+		digits := s
+		neg := false
+		if typ == metric.Derive && strings.HasPrefix(s, "-") {
+			digits, neg = s[1:], true
+		}
+		for j := 0; j < len(digits); j++ {
+			if !isDigit(digits[j]) {
+				kind := "unsigned"
+				if typ == metric.Derive {
+					kind = "signed"
+				}
+				return Reading{}, fmt.Errorf("not a simple %s integer: %q", kind, s)
+			}
+		}
+		if digits == "" {
+			// rrdtool accepts it and cannot difference it.
+			return Unknown(), nil
+		}
+		n, err := strconv.ParseUint(digits, 10, 64)
+		if err != nil {
+			f, _ := parseNumber(digits)
+			if neg {
+				f = -f
+			}
+			return Float(f), nil
+		}
+		rd := Int(n)
+		if neg {
+			rd.Value = -rd.Value
+			if n == 0 {
+				rd.Value = math.Copysign(0, -1)
+			}
+		}
+		return rd, nil
+	default:
+		v, err := parseNumber(s)
+		if err != nil {
+			return Reading{}, err
+		}
+		return Float(v), nil
+	}
+}
+
+// Fetched is the answer of a fetch: rows of Step from Start+Step to End
+// inclusive, each stamped with the end of the interval it covers; Values
+// holds one slice per row with one value per data source, NaN unknown.
+type Fetched struct {
+	Start, End time.Time
+	Step       time.Duration
+	Names      []string
+	Values     [][]float64
+}
+
+// Time returns the time stamp of row i.
+func (f *Fetched) Time(i int) time.Time { return f.Start.Add(time.Duration(i+1) * f.Step) }
+
+// Fetch answers the arguments of `rrdtool fetch FILE ...` without the file
+// name: CF, --start/-s and --end/-e (seconds since the epoch, both
+// required), --resolution/-r and --align-start/-a. The archive is chosen as
+// rrdtool does: among those of the CF (or any of AVERAGE, MIN, MAX, LAST
+// with one PDP per row) that reach back to the start, the one whose row
+// step is closest to the resolution; if none reaches back, the one
+// covering most of the range.
+func (r *RRD) Fetch(args ...string) (*Fetched, error) {
+	var cfName string
+	start, end := int64(-1), int64(-1)
+	res := int64(1)
+	align := false
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		opt, val, hasVal := strings.Cut(a, "=")
+		switch opt {
+		case "--start", "-s", "--end", "-e", "--resolution", "-r":
+			if !hasVal {
+				if i+1 >= len(args) {
+					return nil, fmt.Errorf("fetch: option %s needs a value", a)
+				}
+				i++
+				val = args[i]
+			}
+			if opt == "--resolution" || opt == "-r" {
+				n, err := parseDuration(val, 1)
+				if err != nil {
+					return nil, fmt.Errorf("fetch: resolution: %w", err)
+				}
+				res = n
+				continue
+			}
+			n, err := strconv.ParseInt(val, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("fetch: time %q: want seconds since the epoch", val)
+			}
+			if opt == "--start" || opt == "-s" {
+				start = n
+			} else {
+				end = n
+			}
+		case "--align-start", "-a":
+			align = true
+		default:
+			if strings.HasPrefix(a, "-") || cfName != "" {
+				return nil, fmt.Errorf("fetch: unexpected argument %q", a)
+			}
+			cfName = a
+		}
+	}
+	if cfName == "" {
+		return nil, fmt.Errorf("fetch: consolidation function missing")
+	}
+	cf, err := metric.ParseCF(cfName)
+	if err != nil {
+		return nil, fmt.Errorf("fetch: %w", err)
+	}
+	if start < 0 || end < 0 {
+		return nil, fmt.Errorf("fetch: --start and --end are required")
+	}
+	if start < 3600*24*365*10 {
+		return nil, fmt.Errorf("fetch: the first entry to fetch should be after 1980")
+	}
+	if align {
+		delta := start % res
+		start -= delta
+		end -= delta
+	}
+	if end < start {
+		return nil, fmt.Errorf("fetch: start (%d) should be less than end (%d)", start, end)
+	}
+	if end-start > 1<<40 {
+		return nil, fmt.Errorf("fetch: range too large")
+	}
+	return r.fetch(cf, start, end, res)
+}
+
+func (r *RRD) fetch(cf metric.CF, start, end, step int64) (*Fetched, error) {
+	chosen := -1
+	bestFull, bestPart := -1, -1
+	var fullDiff, partDiff, partMatch int64
+	for i, ar := range r.archives {
+		if ar.cf != cf && ar.steps != 1 {
+			continue
+		}
+		rowStep := r.step * ar.steps
+		calEnd := r.lastSec - mod(r.lastSec, rowStep)
+		calStart := calEnd - rowStep*ar.rows
+		diff := step - rowStep
+		if diff < 0 {
+			diff = -diff
+		}
+		if calStart <= start {
+			if bestFull < 0 || diff < fullDiff {
+				bestFull, fullDiff = i, diff
+			}
+			continue
+		}
+		match := (end - start) - (calStart - start)
+		if bestPart < 0 || partMatch < match || (partMatch == match && diff < partDiff) {
+			bestPart, partMatch, partDiff = i, match, diff
+		}
+	}
+	switch {
+	case bestFull >= 0:
+		chosen = bestFull
+	case bestPart >= 0:
+		chosen = bestPart
+	default:
+		return nil, fmt.Errorf("fetch: the RRD does not contain an RRA matching the chosen CF")
+	}
+	ar := r.archives[chosen]
+	rowStep := r.step * ar.steps
+	start -= start % rowStep
+	end += rowStep - end%rowStep
+	n := (end - start) / rowStep
+	if n > 1<<24 {
+		return nil, fmt.Errorf("fetch: %d rows are too many", n)
+	}
+	rraEnd := r.lastSec - mod(r.lastSec, rowStep)
+	rraStart := rraEnd - rowStep*(ar.rows-1)
+	nds := len(r.ds)
+	f := &Fetched{Start: time.Unix(start, 0), End: time.Unix(end, 0), Step: time.Duration(rowStep) * time.Second,
+		Names: r.Names(), Values: make([][]float64, n)}
+	flat := make([]float64, int(n)*nds)
+	for i := range f.Values {
+		row := flat[i*nds : (i+1)*nds : (i+1)*nds]
+		t := start + int64(i+1)*rowStep
+		if t < rraStart || t > rraEnd {
+			for j := range row {
+				row[j] = math.NaN()
+			}
+		} else {
+			p := int(mod(t/rowStep, ar.rows)) * nds
+			copy(row, ar.ring[p:p+nds])
+		}
+		f.Values[i] = row
+	}
+	return f, nil
+}
