@@ -1,0 +1,518 @@
+package snmp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gosnmp/gosnmp"
+
+	"github.com/saguaro-monitoring/saguaro/pkg/metric"
+)
+
+// SysUpTimeOID is sysUpTime.0, the agent's uptime in hundredths of a second.
+const SysUpTimeOID = ".1.3.6.1.2.1.1.3.0"
+
+// Collector polls one device. It implements poller.Collector and io.Closer.
+type Collector struct {
+	cfg  Config
+	host string
+	port uint16
+
+	scalars []compiled         // GET, in request order
+	byOID   map[string]int     // scalar OID -> index in scalars
+	tables  []compiledTable
+
+	mu         sync.Mutex // one poll at a time: the client is not shareable
+	g          *gosnmp.GoSNMP
+	lastUptime uint32
+	lastAt     time.Time
+	reboots    uint64
+}
+
+type compiled struct {
+	obj    Object
+	labels metric.Labels // final labels of a scalar; the base of a column
+	uptime bool          // the reboot check's sysUpTime.0, not a sample
+}
+
+type compiledTable struct {
+	t       Table
+	labelBy []labelCol
+	columns []compiled
+}
+
+type labelCol struct{ name, oid string }
+
+// New validates cfg, fills in defaults, and returns a collector. It does
+// not contact the device.
+func New(cfg Config) (*Collector, error) {
+	host, port, err := cfg.validate()
+	if err != nil {
+		return nil, err
+	}
+	c := &Collector{cfg: cfg, host: host, port: port, byOID: map[string]int{}}
+	common := cfg.Labels.Merge(metric.New(metric.DeviceLabel, cfg.Device))
+	build := func(o Object) compiled {
+		return compiled{obj: o, labels: o.Labels.Merge(common).With(metric.NameLabel, o.Metric)}
+	}
+	for _, o := range cfg.Scalars {
+		if _, dup := c.byOID[o.OID]; dup {
+			return nil, fmt.Errorf("snmp device %q: scalar OID %s: %w: listed twice", cfg.Device, o.OID, ErrConfig)
+		}
+		c.byOID[o.OID] = len(c.scalars)
+		c.scalars = append(c.scalars, build(o))
+	}
+	if cfg.UptimeCheck {
+		if _, ok := c.byOID[SysUpTimeOID]; !ok {
+			c.byOID[SysUpTimeOID] = len(c.scalars)
+			c.scalars = append(c.scalars, compiled{obj: Object{OID: SysUpTimeOID}, uptime: true})
+		}
+	}
+	for _, t := range cfg.Tables {
+		ct := compiledTable{t: t}
+		for name, oid := range t.LabelColumns {
+			ct.labelBy = append(ct.labelBy, labelCol{name, oid})
+		}
+		slices.SortFunc(ct.labelBy, func(a, b labelCol) int { return strings.Compare(a.name, b.name) })
+		for _, o := range t.Columns {
+			ct.columns = append(ct.columns, build(o))
+		}
+		c.tables = append(c.tables, ct)
+	}
+	return c, nil
+}
+
+// Device returns the device name.
+func (c *Collector) Device() string { return c.cfg.Device }
+
+// Close releases the client's socket. The collector may be polled again.
+func (c *Collector) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.g == nil || c.g.Conn == nil {
+		c.g = nil
+		return nil
+	}
+	err := c.g.Conn.Close()
+	c.g = nil
+	return err
+}
+
+// Poll reads every scalar and walks every table. It returns what answered,
+// and an error describing what did not; one failed request does not stop
+// the others while ctx lasts.
+func (c *Collector) Poll(ctx context.Context, at time.Time) (out []metric.Sample, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("snmp poll of %s: internal error on agent input: %v", c.cfg.Device, r)
+		}
+	}()
+	if c.g == nil {
+		g := c.cfg.client(c.host, c.port)
+		g.Context = ctx
+		if err := g.Connect(); err != nil {
+			return nil, fmt.Errorf("snmp connect to %s (%s): %w", c.cfg.Device, c.cfg.Address, err)
+		}
+		c.g = g
+	}
+	c.g.Context = ctx
+	p := &poll{c: c, ctx: ctx, errs: pollErrors{device: c.cfg.Device}}
+	uptime, haveUptime := p.scalars()
+	for i := range c.tables {
+		if ctx.Err() != nil {
+			p.errs.add(fmt.Errorf("snmp walk of table %s on %s not started: %w", c.tables[i].t.Name, c.cfg.Device, ctx.Err()))
+			continue
+		}
+		p.table(&c.tables[i])
+	}
+	if haveUptime {
+		if !c.lastAt.IsZero() && rebooted(c.lastUptime, uptime, at.Sub(c.lastAt)) {
+			c.reboots++
+			unknownCounters(p.out)
+		}
+		c.lastUptime, c.lastAt = uptime, at
+	}
+	return p.out, p.errs.err()
+}
+
+// Reboots returns how many reboots the uptime check has seen.
+func (c *Collector) Reboots() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.reboots
+}
+
+// rebooted reports whether sysUpTime going from prev to cur over elapsed
+// wall time means the agent restarted. TimeTicks is 32 bits and wraps after
+// about 497 days: a decrease that a wrap explains is not a reboot.
+func rebooted(prev, cur uint32, elapsed time.Duration) bool {
+	if cur >= prev {
+		return false
+	}
+	ticks := uint64(elapsed / (10 * time.Millisecond))
+	slack := ticks/2 + 6000 // clock drift, slow agents: half the gap plus a minute
+	// Without a reboot, cur = (prev + ticks) mod 2^32, give or take slack.
+	expect := (uint64(prev) + ticks) % (1 << 32)
+	wrapped := uint64(prev)+ticks+slack >= 1<<32
+	diff := int64(uint64(cur)) - int64(expect)
+	if diff < 0 {
+		diff = -diff
+	}
+	return !(wrapped && uint64(diff) <= slack)
+}
+
+// unknownCounters blanks the counter readings of a poll that straddles a
+// reboot: their difference to the previous poll is meaningless, and an
+// unknown reading keeps storage from turning it into a spike.
+func unknownCounters(s []metric.Sample) {
+	for i := range s {
+		if s[i].Exact || s[i].DS.Type.IsCounting() {
+			s[i].Value, s[i].Count, s[i].Exact = metric.Unknown, 0, false
+		}
+	}
+}
+
+// poll is the state of one Poll call.
+type poll struct {
+	c    *Collector
+	ctx  context.Context
+	out  []metric.Sample
+	errs pollErrors
+}
+
+func (p *poll) sample(labels metric.Labels, ds metric.DS, r reading) {
+	p.out = append(p.out, metric.Sample{Labels: labels, DS: ds, Value: r.value, Count: r.count, Exact: r.exact})
+}
+
+// scalars GETs every scalar in requests of at most MaxOIDs.
+func (p *poll) scalars() (uptime uint32, haveUptime bool) {
+	c := p.c
+	oids := make([]string, len(c.scalars))
+	for i, s := range c.scalars {
+		oids[i] = s.obj.OID
+	}
+	for start := 0; start < len(oids); start += c.cfg.MaxOIDs {
+		chunk := oids[start:min(start+c.cfg.MaxOIDs, len(oids))]
+		if p.ctx.Err() != nil {
+			p.errs.add(fmt.Errorf("snmp get %s on %s not sent: %w", span(chunk), c.cfg.Device, p.ctx.Err()))
+			continue
+		}
+		p.get(chunk, func(pdu gosnmp.SnmpPDU) {
+			i, ok := c.byOID[pdu.Name]
+			if !ok {
+				p.errs.add(fmt.Errorf("snmp get on %s: agent answered OID %s, which was not asked for", c.cfg.Device, pdu.Name))
+				return
+			}
+			s := c.scalars[i]
+			r, err := convert(pdu.Type, pdu.Value)
+			if err != nil {
+				p.errs.add(fmt.Errorf("snmp get %s on %s: %w", pdu.Name, c.cfg.Device, err))
+				return
+			}
+			if s.uptime || pdu.Name == SysUpTimeOID && pdu.Type == gosnmp.TimeTicks {
+				uptime, haveUptime = uint32(r.value), true
+				if s.uptime {
+					return
+				}
+			}
+			p.sample(s.labels, s.obj.DS, r)
+		})
+	}
+	return uptime, haveUptime
+}
+
+// get sends one GET for oids and hands each answered varbind to fn. On
+// tooBig it splits the request; on a v1 noSuchName it drops the named OID
+// and asks again for the rest.
+func (p *poll) get(oids []string, fn func(gosnmp.SnmpPDU)) {
+	dev := p.c.cfg.Device
+	for len(oids) > 0 {
+		resp, err := p.c.g.Get(oids)
+		if err != nil {
+			p.errs.add(fmt.Errorf("snmp get %s on %s: %w", span(oids), dev, err))
+			return
+		}
+		switch resp.Error {
+		case gosnmp.NoError:
+			got := make(map[string]bool, len(resp.Variables))
+			for _, v := range resp.Variables {
+				got[v.Name] = true
+				fn(v)
+			}
+			for _, o := range oids {
+				if !got[o] {
+					p.errs.add(fmt.Errorf("snmp get %s on %s: %w: missing from the response", o, dev, ErrNoSuchObject))
+				}
+			}
+			return
+		case gosnmp.TooBig:
+			if len(oids) == 1 {
+				p.errs.add(fmt.Errorf("snmp get %s on %s: agent says tooBig for a single OID", oids[0], dev))
+				return
+			}
+			half := len(oids) / 2
+			p.get(oids[:half], fn)
+			p.get(oids[half:], fn)
+			return
+		default:
+			idx := int(resp.ErrorIndex) - 1
+			if idx < 0 || idx >= len(oids) {
+				p.errs.add(fmt.Errorf("snmp get %s on %s: agent error %s", span(oids), dev, resp.Error))
+				return
+			}
+			if resp.Error == gosnmp.NoSuchName {
+				p.errs.add(fmt.Errorf("snmp get %s on %s: %w (v1 noSuchName)", oids[idx], dev, ErrNoSuchObject))
+			} else {
+				p.errs.add(fmt.Errorf("snmp get %s on %s: agent error %s", oids[idx], dev, resp.Error))
+			}
+			// The rest of the request is still worth asking for.
+			oids = slices.Delete(slices.Clone(oids), idx, idx+1)
+		}
+	}
+}
+
+// table walks the label columns, then each metric column.
+func (p *poll) table(t *compiledTable) {
+	dev := p.c.cfg.Device
+	rowLabels := map[string]map[string]string{}
+	for _, lc := range t.labelBy {
+		err := p.walk(lc.oid, func(idx string, pdu gosnmp.SnmpPDU) {
+			v, ok := labelValue(pdu.Type, pdu.Value)
+			if !ok {
+				return
+			}
+			m := rowLabels[idx]
+			if m == nil {
+				m = map[string]string{}
+				rowLabels[idx] = m
+			}
+			m[lc.name] = v
+		})
+		if err != nil {
+			p.errs.add(fmt.Errorf("snmp walk %s (%s of %s) on %s: %w", lc.oid, lc.name, t.t.Name, dev, err))
+		}
+	}
+	rows := make(map[string]metric.Labels, len(rowLabels))
+	row := func(idx string) metric.Labels {
+		if l, ok := rows[idx]; ok {
+			return l
+		}
+		m := rowLabels[idx]
+		if m == nil {
+			m = map[string]string{}
+		}
+		if t.t.IndexLabel != "" {
+			m[t.t.IndexLabel] = idx
+		}
+		l := metric.FromMap(m)
+		rows[idx] = l
+		return l
+	}
+	for _, col := range t.columns {
+		err := p.walk(col.obj.OID, func(idx string, pdu gosnmp.SnmpPDU) {
+			r, err := convert(pdu.Type, pdu.Value)
+			if err != nil {
+				p.errs.add(fmt.Errorf("snmp walk %s on %s: %s: %w", col.obj.OID, dev, pdu.Name, err))
+				return
+			}
+			p.sample(mergeLabels(row(idx), col.labels), col.obj.DS, r)
+		})
+		if err != nil {
+			p.errs.add(fmt.Errorf("snmp walk %s (%s of %s) on %s: %w", col.obj.OID, col.obj.Metric, t.t.Name, dev, err))
+		}
+	}
+}
+
+// maxWalkRequests bounds one column walk against agents that never end it.
+const maxWalkRequests = 10000
+
+// walk visits every varbind under root in OID order with GETBULK (GETNEXT
+// for v1), checking that the agent's OIDs increase and stay in the subtree.
+// fn gets the index: the OID's part after root.
+func (p *poll) walk(root string, fn func(idx string, pdu gosnmp.SnmpPDU)) error {
+	g := p.c.g
+	prefix := root + "."
+	oid := root
+	reps := uint32(p.c.cfg.MaxRepetitions)
+	for req := 0; ; req++ {
+		if req >= maxWalkRequests {
+			return fmt.Errorf("walk not finished after %d requests", maxWalkRequests)
+		}
+		if err := p.ctx.Err(); err != nil {
+			return err
+		}
+		var resp *gosnmp.SnmpPacket
+		var err error
+		if g.Version == gosnmp.Version1 {
+			resp, err = g.GetNext([]string{oid})
+		} else {
+			resp, err = g.GetBulk([]string{oid}, 0, reps)
+		}
+		if err != nil {
+			return err
+		}
+		switch resp.Error {
+		case gosnmp.NoError:
+		case gosnmp.NoSuchName:
+			if g.Version == gosnmp.Version1 {
+				return nil // v1's end of the MIB view
+			}
+			return fmt.Errorf("agent error %s", resp.Error)
+		case gosnmp.TooBig:
+			if reps <= 1 || g.Version == gosnmp.Version1 {
+				return fmt.Errorf("agent says tooBig for a single varbind after %s", oid)
+			}
+			reps /= 2
+			continue
+		default:
+			return fmt.Errorf("agent error %s after %s", resp.Error, oid)
+		}
+		if len(resp.Variables) == 0 {
+			return nil
+		}
+		for _, v := range resp.Variables {
+			switch v.Type {
+			case gosnmp.EndOfMibView, gosnmp.NoSuchObject, gosnmp.NoSuchInstance:
+				return nil
+			}
+			if !strings.HasPrefix(v.Name, prefix) {
+				return nil
+			}
+			if oidCompare(v.Name, oid) <= 0 {
+				return fmt.Errorf("agent's OIDs do not increase: %s after %s", v.Name, oid)
+			}
+			fn(v.Name[len(prefix):], v)
+			oid = v.Name
+		}
+	}
+}
+
+// oidCompare compares numeric OIDs arc by arc.
+func oidCompare(a, b string) int {
+	a, b = strings.TrimPrefix(a, "."), strings.TrimPrefix(b, ".")
+	for a != "" && b != "" {
+		var x, y string
+		x, a, _ = strings.Cut(a, ".")
+		y, b, _ = strings.Cut(b, ".")
+		if len(x) != len(y) {
+			// Arcs have no leading zeros: the longer number is larger.
+			if len(x) < len(y) {
+				return -1
+			}
+			return 1
+		}
+		if c := strings.Compare(x, y); c != 0 {
+			return c
+		}
+	}
+	switch {
+	case a == "" && b == "":
+		return 0
+	case a == "":
+		return -1
+	}
+	return 1
+}
+
+// mergeLabels merges two sorted label sets; b wins on equal names.
+func mergeLabels(a, b metric.Labels) metric.Labels {
+	out := make(metric.Labels, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch {
+		case a[i].Name < b[j].Name:
+			out = append(out, a[i])
+			i++
+		case a[i].Name > b[j].Name:
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, b[j])
+			i++
+			j++
+		}
+	}
+	out = append(out, a[i:]...)
+	return append(out, b[j:]...)
+}
+
+// span names a request's OIDs briefly in errors.
+func span(oids []string) string {
+	switch len(oids) {
+	case 0:
+		return "(none)"
+	case 1:
+		return oids[0]
+	}
+	return oids[0] + " (+" + strconv.Itoa(len(oids)-1) + " more)"
+}
+
+// maxErrors bounds the problems one poll error lists.
+const maxErrors = 8
+
+// pollErrors collects a poll's problems; only the first few are kept.
+type pollErrors struct {
+	device string
+	list   []error
+	n      int
+}
+
+func (e *pollErrors) add(err error) {
+	e.n++
+	if len(e.list) < maxErrors {
+		e.list = append(e.list, err)
+	}
+}
+
+func (e *pollErrors) err() error {
+	if e.n == 0 {
+		return nil
+	}
+	return &PollError{Device: e.device, Problems: e.n, Errs: e.list}
+}
+
+// PollError lists what failed in one poll of a device. errors.Is sees
+// through it to the first few problems (ErrNoSuchObject, timeouts, ...).
+type PollError struct {
+	Device   string
+	Problems int     // all problems of the poll
+	Errs     []error // the first few
+}
+
+func (e *PollError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "snmp poll of %s: %d problem(s): ", e.Device, e.Problems)
+	for i, err := range e.Errs {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(err.Error())
+	}
+	if e.Problems > len(e.Errs) {
+		fmt.Fprintf(&b, "; and %d more", e.Problems-len(e.Errs))
+	}
+	return b.String()
+}
+
+func (e *PollError) Unwrap() []error { return e.Errs }
+
+// Timeouts reports whether any kept problem is a request timeout.
+func (e *PollError) Timeouts() bool {
+	for _, err := range e.Errs {
+		var ne net.Error
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, gosnmp.ErrMaxRetriesExceeded) || errors.As(err, &ne) && ne.Timeout() {
+			return true
+		}
+	}
+	return false
+}
+
