@@ -40,6 +40,16 @@ type archive struct {
 	primary []float64
 }
 
+// Limits of the in-memory RRD, which exists for tests and tools: the
+// total number of row cells held, the rows one fetch may return and the
+// step slots one update may close (rrdtool has none of these limits; they
+// keep absurd input from exhausting memory or time).
+var (
+	maxCells     int64 = 1 << 25
+	maxFetchRows int64 = 1 << 22
+	maxUpdateGap int64 = 1 << 24
+)
+
 // DSDef is one data source of an RRD.
 type DSDef struct {
 	Name string
@@ -152,7 +162,12 @@ func New(step time.Duration, start time.Time, dss []DSDef, arcs []ArchiveDef) (*
 		r.names = append(r.names, d.Name)
 		r.ds = append(r.ds, s)
 	}
+	cells := int64(0)
 	for i, a := range arcs {
+		cells += int64(a.Rows) * int64(len(dss))
+		if cells > maxCells {
+			return nil, fmt.Errorf("archive %d: more than %d rows in all, too many for memory", i+1, maxCells)
+		}
 		if a.Rows < 1 {
 			return nil, fmt.Errorf("archive %d: rows %d: want at least 1", i+1, a.Rows)
 		}
@@ -232,7 +247,7 @@ func parseArchiveDef(a string, step int64) (ArchiveDef, error) {
 	if err != nil {
 		return ArchiveDef{}, fmt.Errorf("archive %q: rows: %w", a, err)
 	}
-	if rows > 1<<24 || steps > 1<<30 {
+	if rows > maxCells || steps > 1<<30 {
 		return ArchiveDef{}, fmt.Errorf("archive %q: too large for memory", a)
 	}
 	return ArchiveDef{CF: cf, XFF: xff, Steps: int(steps), Rows: int(rows)}, nil
@@ -266,11 +281,12 @@ func (r *RRD) update(a string) error {
 	if err != nil {
 		return fmt.Errorf("update %q: %w", a, err)
 	}
-	vals := strings.Split(rest, ":")
-	if len(vals) != len(r.ds) {
-		return fmt.Errorf("update %q: expected %d data source readings (got %d)", a, len(r.ds), len(vals))
+	if n := strings.Count(rest, ":") + 1; n != len(r.ds) {
+		return fmt.Errorf("update %q: expected %d data source readings (got %d)", a, len(r.ds), n)
 	}
-	for i, v := range vals {
+	for i := range r.ds {
+		v, tail, _ := strings.Cut(rest, ":")
+		rest = tail
 		rd, err := parseReading(v, r.ds[i].typ)
 		if err != nil {
 			return fmt.Errorf("update %q: data source %s: %w", a, r.names[i], err)
@@ -279,6 +295,9 @@ func (r *RRD) update(a string) error {
 	}
 	if sec < r.lastSec || (sec == r.lastSec && usec <= r.lastUsec) {
 		return fmt.Errorf("update %q: time %d, last update %d (minimum one second step): %w", a, sec, r.lastSec, ErrNotAfter)
+	}
+	if (sec-r.lastSec)/r.step > maxUpdateGap {
+		return fmt.Errorf("update %q: more than %d steps after the last update", a, maxUpdateGap)
 	}
 	t := time.Unix(sec, usec*1000)
 	for i, d := range r.ds {
@@ -508,7 +527,7 @@ func (r *RRD) fetch(cf metric.CF, start, end, step int64) (*Fetched, error) {
 	start -= start % rowStep
 	end += rowStep - end%rowStep
 	n := (end - start) / rowStep
-	if n > 1<<24 {
+	if n*int64(len(r.ds)) > maxFetchRows {
 		return nil, fmt.Errorf("fetch: %d rows are too many", n)
 	}
 	rraEnd := r.lastSec - mod(r.lastSec, rowStep)
