@@ -128,8 +128,8 @@ func (c *Collector) Poll(ctx context.Context, at time.Time) (out []metric.Sample
 	p := &poll{c: c, ctx: ctx, errs: pollErrors{device: c.cfg.Device}}
 	uptime, haveUptime := p.scalars()
 	for i := range c.tables {
-		if ctx.Err() != nil {
-			p.errs.add(fmt.Errorf("snmp walk of table %s on %s not started: %w", c.tables[i].t.Name, c.cfg.Device, ctx.Err()))
+		if err := p.expired(); err != nil {
+			p.errs.add(fmt.Errorf("snmp walk of table %s on %s not started: %w", c.tables[i].t.Name, c.cfg.Device, err))
 			continue
 		}
 		p.table(&c.tables[i])
@@ -193,6 +193,19 @@ func (p *poll) sample(labels metric.Labels, ds metric.DS, r reading) {
 	p.out = append(p.out, metric.Sample{Labels: labels, DS: ds, Value: r.value, Count: r.count, Exact: r.exact})
 }
 
+// expired reports the end of the poll's time. It also looks at the
+// deadline itself: the context's timer may fire a moment after a socket
+// deadline taken from it.
+func (p *poll) expired() error {
+	if err := p.ctx.Err(); err != nil {
+		return err
+	}
+	if dl, ok := p.ctx.Deadline(); ok && !time.Now().Before(dl) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
 // scalars GETs every scalar in requests of at most MaxOIDs.
 func (p *poll) scalars() (uptime uint32, haveUptime bool) {
 	c := p.c
@@ -202,8 +215,8 @@ func (p *poll) scalars() (uptime uint32, haveUptime bool) {
 	}
 	for start := 0; start < len(oids); start += c.cfg.MaxOIDs {
 		chunk := oids[start:min(start+c.cfg.MaxOIDs, len(oids))]
-		if p.ctx.Err() != nil {
-			p.errs.add(fmt.Errorf("snmp get %s on %s not sent: %w", span(chunk), c.cfg.Device, p.ctx.Err()))
+		if err := p.expired(); err != nil {
+			p.errs.add(fmt.Errorf("snmp get %s on %s not sent: %w", span(chunk), c.cfg.Device, err))
 			continue
 		}
 		p.get(chunk, func(pdu gosnmp.SnmpPDU) {
@@ -347,7 +360,7 @@ func (p *poll) walk(root string, fn func(idx string, pdu gosnmp.SnmpPDU)) error 
 		if req >= maxWalkRequests {
 			return fmt.Errorf("walk not finished after %d requests", maxWalkRequests)
 		}
-		if err := p.ctx.Err(); err != nil {
+		if err := p.expired(); err != nil {
 			return err
 		}
 		var resp *gosnmp.SnmpPacket

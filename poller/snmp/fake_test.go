@@ -1,0 +1,384 @@
+package snmp
+
+import (
+	"context"
+	"errors"
+	"math"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gosnmp/gosnmp"
+
+	"github.com/saguaro-monitoring/saguaro/pkg/metric"
+)
+
+// fakeAgent is a UDP server on loopback whose answers a test scripts:
+// reply returns the response to a decoded request (nil drops it), raw
+// returns bytes to send back as they are (for garbage).
+type fakeAgent struct {
+	addr     string
+	conn     net.PacketConn
+	reply    func(req *gosnmp.SnmpPacket) *gosnmp.SnmpPacket
+	raw      func(req []byte) []byte
+	requests atomic.Int64
+	wg       sync.WaitGroup
+}
+
+func startFake(t *testing.T, fa *fakeAgent) *fakeAgent {
+	t.Helper()
+	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fa.conn, fa.addr = c, c.LocalAddr().String()
+	dec := &gosnmp.GoSNMP{Version: gosnmp.Version2c, Community: "public", Logger: gosnmp.NewLogger(nil)}
+	fa.wg.Add(1)
+	go func() {
+		defer fa.wg.Done()
+		buf := make([]byte, 65535)
+		for {
+			n, from, err := c.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			fa.requests.Add(1)
+			var out []byte
+			if fa.raw != nil {
+				out = fa.raw(buf[:n])
+			} else {
+				req, err := dec.SnmpDecodePacket(buf[:n])
+				if err != nil {
+					continue
+				}
+				resp := fa.reply(req)
+				if resp == nil {
+					continue
+				}
+				resp.Version, resp.Community, resp.PDUType, resp.RequestID = req.Version, req.Community, gosnmp.GetResponse, req.RequestID
+				if out, err = resp.MarshalMsg(); err != nil {
+					t.Errorf("fake agent: marshal: %v", err)
+					continue
+				}
+			}
+			if out != nil {
+				_, _ = c.WriteTo(out, from)
+			}
+		}
+	}()
+	t.Cleanup(func() { c.Close(); fa.wg.Wait() })
+	return fa
+}
+
+// table is a tiny MIB: sorted OIDs and their varbinds.
+type table []gosnmp.SnmpPDU
+
+func (tb table) get(oid string) gosnmp.SnmpPDU {
+	for _, v := range tb {
+		if v.Name == oid {
+			return v
+		}
+	}
+	return gosnmp.SnmpPDU{Name: oid, Type: gosnmp.NoSuchObject}
+}
+
+func (tb table) next(oid string, n int) []gosnmp.SnmpPDU {
+	var out []gosnmp.SnmpPDU
+	for _, v := range tb {
+		if oidCompare(v.Name, oid) > 0 {
+			out = append(out, v)
+			if len(out) == n {
+				return out
+			}
+		}
+	}
+	return append(out, gosnmp.SnmpPDU{Name: oid, Type: gosnmp.EndOfMibView})
+}
+
+// serve answers GET and GETBULK from the table.
+func (tb table) serve(req *gosnmp.SnmpPacket) *gosnmp.SnmpPacket {
+	resp := &gosnmp.SnmpPacket{}
+	switch req.PDUType {
+	case gosnmp.GetRequest:
+		for _, v := range req.Variables {
+			resp.Variables = append(resp.Variables, tb.get(v.Name))
+		}
+	case gosnmp.GetBulkRequest, gosnmp.GetNextRequest:
+		n := int(req.MaxRepetitions)
+		if req.PDUType == gosnmp.GetNextRequest {
+			n = 1
+		}
+		resp.Variables = tb.next(req.Variables[0].Name, n)
+	}
+	return resp
+}
+
+var fakeMIB = table{
+	{Name: ".1.3.6.1.2.1.1.3.0", Type: gosnmp.TimeTicks, Value: uint32(12345)},
+	{Name: ".1.3.6.1.2.1.2.2.1.10.1", Type: gosnmp.Counter32, Value: uint32(4000000000)},
+	{Name: ".1.3.6.1.2.1.2.2.1.10.2", Type: gosnmp.Counter32, Value: uint32(7)},
+	{Name: ".1.3.6.1.2.1.31.1.1.1.1.1", Type: gosnmp.OctetString, Value: "lo"},
+	{Name: ".1.3.6.1.2.1.31.1.1.1.1.2", Type: gosnmp.OctetString, Value: "eth0"},
+	{Name: ".1.3.6.1.2.1.31.1.1.1.6.1", Type: gosnmp.Counter64, Value: uint64(1<<63 + 12345)},
+	{Name: ".1.3.6.1.2.1.31.1.1.1.6.2", Type: gosnmp.Counter64, Value: uint64(9007199254740993)}, // 2^53+1
+	{Name: ".1.3.6.1.4.1.2021.10.1.3.1", Type: gosnmp.OctetString, Value: "0.15"},
+	{Name: ".1.3.6.1.4.1.2021.10.1.3.2", Type: gosnmp.OctetString, Value: "abc"},
+	{Name: ".1.3.6.1.4.1.2021.10.1.3.3", Type: gosnmp.IPAddress, Value: "10.0.0.1"},
+	{Name: ".1.3.6.1.4.1.2021.4.5.0", Type: gosnmp.Integer, Value: -5},
+	{Name: ".1.3.6.1.4.1.2021.4.6.0", Type: gosnmp.Gauge32, Value: uint32(4294967295)},
+}
+
+func fakeConfig(addr string, scalars ...string) Config {
+	cfg := Config{Device: "fake1", Address: addr, Version: "2c", Community: "public",
+		Timeout: 300 * time.Millisecond, Retries: 0, MaxOIDs: 2, MaxRepetitions: 10}
+	for _, o := range scalars {
+		cfg.Scalars = append(cfg.Scalars, Object{OID: o, Metric: "v", DS: gauge, Labels: metric.New("oid", o)})
+	}
+	return cfg
+}
+
+func mustNew(t *testing.T, cfg Config) *Collector {
+	t.Helper()
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func TestValuesFromTheWire(t *testing.T) {
+	fa := startFake(t, &fakeAgent{reply: fakeMIB.serve})
+	cfg := fakeConfig(fa.addr, ".1.3.6.1.2.1.1.3.0", ".1.3.6.1.4.1.2021.10.1.3.1", ".1.3.6.1.4.1.2021.10.1.3.2",
+		".1.3.6.1.4.1.2021.10.1.3.3", ".1.3.6.1.4.1.2021.4.5.0", ".1.3.6.1.4.1.2021.4.6.0")
+	cfg.Tables = []Table{{Name: "if", IndexLabel: "ifIndex", LabelColumns: map[string]string{"ifName": ".1.3.6.1.2.1.31.1.1.1.1"},
+		Columns: []Object{
+			{OID: ".1.3.6.1.2.1.31.1.1.1.6", Metric: "hc", DS: counter},
+			{OID: ".1.3.6.1.2.1.2.2.1.10", Metric: "c32", DS: counter},
+		}}}
+	c := mustNew(t, cfg)
+	s, err := c.Poll(t.Context(), time.Now())
+	var pe *PollError
+	if !errors.As(err, &pe) || pe.Problems != 2 || !errors.Is(err, ErrNotNumeric) {
+		t.Fatalf("error %v, want 2 problems (the string and the IP address)", err)
+	}
+	for _, want := range []string{"fake1", ".1.3.6.1.4.1.2021.10.1.3.2", `"abc"`, ".1.3.6.1.4.1.2021.10.1.3.3"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %s", err, want)
+		}
+	}
+	vals := map[string]float64{}
+	for _, x := range byName(s, "v") {
+		vals[x.Labels.Get("oid")] = x.Value
+	}
+	for oid, want := range map[string]float64{".1.3.6.1.2.1.1.3.0": 12345, ".1.3.6.1.4.1.2021.10.1.3.1": 0.15,
+		".1.3.6.1.4.1.2021.4.5.0": -5, ".1.3.6.1.4.1.2021.4.6.0": 4294967295} {
+		if got, ok := vals[oid]; !ok || got != want {
+			t.Errorf("%s = %v (present %v), want %v", oid, got, ok, want)
+		}
+	}
+	hc1 := one(t, s, "hc", "ifName", "lo")
+	hc2 := one(t, s, "hc", "ifName", "eth0")
+	if hc1.Count != 1<<63+12345 || !hc1.Exact || hc2.Count != 9007199254740993 || hc2.Labels.Get("ifIndex") != "2" {
+		t.Errorf("Counter64 not exact: %+v %+v", hc1, hc2)
+	}
+	if c32 := one(t, s, "c32", "ifIndex", "1"); c32.Count != 4000000000 || c32.Labels.Get("ifName") != "lo" {
+		t.Errorf("Counter32 %+v", c32)
+	}
+}
+
+func TestTimedOutRequestCostsOnlyItself(t *testing.T) {
+	const dead = ".1.3.6.1.4.1.2021.10.1.3.1"
+	fa := startFake(t, &fakeAgent{reply: func(req *gosnmp.SnmpPacket) *gosnmp.SnmpPacket {
+		for _, v := range req.Variables {
+			if v.Name == dead {
+				return nil // this request never gets an answer
+			}
+		}
+		return fakeMIB.serve(req)
+	}})
+	// MaxOIDs 2: requests {uptime, dead}, {memTotal, memAvail}, {gauge}.
+	c := mustNew(t, fakeConfig(fa.addr, ".1.3.6.1.2.1.1.3.0", dead, ".1.3.6.1.4.1.2021.4.5.0",
+		".1.3.6.1.4.1.2021.4.6.0", ".1.3.6.1.2.1.2.2.1.10.2"))
+	start := time.Now()
+	s, err := c.Poll(t.Context(), start)
+	var pe *PollError
+	if !errors.As(err, &pe) || !pe.Timeouts() || pe.Problems != 1 {
+		t.Fatalf("error %v, want one timeout", err)
+	}
+	if len(s) != 3 {
+		t.Fatalf("%d samples, want the 3 of the answered requests", len(s))
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("poll took %v", d)
+	}
+	// The poll's own deadline stops what is left, and says so.
+	ctx, cancel := context.WithTimeout(t.Context(), 150*time.Millisecond)
+	defer cancel()
+	_, err = c.Poll(ctx, time.Now())
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "not sent") {
+		t.Fatalf("error %v, want deadline and unsent requests", err)
+	}
+}
+
+func TestTooBigSplitsRequests(t *testing.T) {
+	var biggest atomic.Int64
+	fa := startFake(t, &fakeAgent{reply: func(req *gosnmp.SnmpPacket) *gosnmp.SnmpPacket {
+		if req.PDUType == gosnmp.GetRequest && len(req.Variables) > 1 || req.MaxRepetitions > 3 {
+			return &gosnmp.SnmpPacket{Error: gosnmp.TooBig, Variables: req.Variables}
+		}
+		if n := int64(len(req.Variables)); n > biggest.Load() {
+			biggest.Store(n)
+		}
+		return fakeMIB.serve(req)
+	}})
+	cfg := fakeConfig(fa.addr, ".1.3.6.1.2.1.1.3.0", ".1.3.6.1.4.1.2021.4.5.0", ".1.3.6.1.4.1.2021.4.6.0")
+	cfg.MaxOIDs = 3
+	cfg.Tables = []Table{{Name: "if", IndexLabel: "ifIndex", Columns: []Object{{OID: ".1.3.6.1.2.1.31.1.1.1.6", Metric: "hc", DS: counter}}}}
+	c := mustNew(t, cfg)
+	s, err := c.Poll(t.Context(), time.Now())
+	if err != nil {
+		t.Fatalf("poll: %v", err)
+	}
+	if len(byName(s, "v")) != 3 || len(byName(s, "hc")) != 2 {
+		t.Fatalf("samples %v", s)
+	}
+}
+
+func TestBadAgentsGiveErrorsNotPanics(t *testing.T) {
+	cases := map[string]func([]byte) []byte{
+		"random bytes":   func([]byte) []byte { return []byte("\x30\x82\xff\xff garbage that is not BER at all") },
+		"empty sequence": func([]byte) []byte { return []byte{0x30, 0x00} },
+		"truncated echo": func(b []byte) []byte { return b[:len(b)/2] },
+		"huge length":    func([]byte) []byte { return []byte{0x30, 0x84, 0x7f, 0xff, 0xff, 0xff, 0x02, 0x01, 0x01} },
+		"wrong request id": func(b []byte) []byte {
+			dec := &gosnmp.GoSNMP{Version: gosnmp.Version2c, Logger: gosnmp.NewLogger(nil)}
+			req, err := dec.SnmpDecodePacket(b)
+			if err != nil {
+				return nil
+			}
+			out, _ := (&gosnmp.SnmpPacket{Version: req.Version, Community: req.Community, PDUType: gosnmp.GetResponse,
+				RequestID: req.RequestID + 1, Variables: fakeMIB[:1]}).MarshalMsg()
+			return out
+		},
+		"non-increasing walk": nil, // below
+	}
+	for name, raw := range cases {
+		t.Run(name, func(t *testing.T) {
+			fa := &fakeAgent{raw: raw}
+			if raw == nil {
+				fa.reply = func(req *gosnmp.SnmpPacket) *gosnmp.SnmpPacket {
+					v := req.Variables[0]
+					if v.Name == ".1.3.6.1.2.1.31.1.1.1.6" {
+						v.Name += ".5"
+					}
+					return &gosnmp.SnmpPacket{Variables: []gosnmp.SnmpPDU{{Name: v.Name, Type: gosnmp.Counter64, Value: uint64(1)}}}
+				}
+			}
+			startFake(t, fa)
+			cfg := fakeConfig(fa.addr, ".1.3.6.1.2.1.1.3.0")
+			cfg.Tables = []Table{{Name: "if", Columns: []Object{{OID: ".1.3.6.1.2.1.31.1.1.1.6", Metric: "hc", DS: counter}}}}
+			c := mustNew(t, cfg)
+			ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+			defer cancel()
+			_, err := c.Poll(ctx, time.Now())
+			if err == nil || !strings.Contains(err.Error(), "fake1") {
+				t.Fatalf("error %v, want one naming the device", err)
+			}
+			if raw == nil && !strings.Contains(err.Error(), "do not increase") {
+				t.Errorf("error %v, want the walk's order check", err)
+			}
+			if fa.requests.Load() == 0 {
+				t.Error("agent never asked")
+			}
+		})
+	}
+}
+
+func TestClosedPortFailsFast(t *testing.T) {
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := pc.LocalAddr().String()
+	pc.Close()
+	cfg := defaultTemplate("gone", addr)
+	cfg.Timeout, cfg.Retries = 200*time.Millisecond, 1
+	c := mustNew(t, cfg)
+	s, err := c.Poll(t.Context(), time.Now())
+	if err == nil || len(s) != 0 || !strings.Contains(err.Error(), "gone") {
+		t.Fatalf("poll of a closed port: %d samples, error %v", len(s), err)
+	}
+}
+
+func TestConfigErrorsNameTheField(t *testing.T) {
+	cfg := Config{Device: "d", Address: "h:0", Version: "4", Timeout: -1, MaxOIDs: 200,
+		Scalars: []Object{{OID: "1.3.x", Metric: "bad name"}},
+		Tables:  []Table{{Name: "t", IndexLabel: "1x", LabelColumns: map[string]string{"n": ".1.3.6.1.99999999999"}}}}
+	_, err := New(cfg)
+	for _, want := range []string{`bad port "0"`, `version: `, `"4"`, "timeout", "max_oids", `scalars[0].oid`,
+		`scalars[0].metric`, `tables[0].index_label`, `tables[0].columns`, `tables[0].label_columns.n`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v lacks %q", err, want)
+		}
+	}
+	if !errors.Is(err, ErrConfig) {
+		t.Error("not ErrConfig")
+	}
+	v3 := Config{Device: "d", Address: "h", Version: "3", SecurityLevel: "authPriv", Username: "u",
+		AuthProtocol: "SHA", AuthPassword: "short", PrivProtocol: "ROT13", PrivPassword: "longenough",
+		Scalars: []Object{{OID: SysUpTimeOID, Metric: "up"}}}
+	_, err = New(v3)
+	for _, want := range []string{"auth_password", "priv_protocol", `"ROT13"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("v3 error %v lacks %q", err, want)
+		}
+	}
+	ok := Config{Device: "d", Address: "h", Version: "2c", Community: "c", Scalars: []Object{{OID: "1.3.6.1.2.1.1.3.0", Metric: "up"}}}
+	c, err := New(ok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.port != 161 || c.cfg.Timeout != DefaultTimeout || c.cfg.MaxOIDs != 10 || c.cfg.MaxRepetitions != 25 || c.scalars[0].obj.OID != SysUpTimeOID {
+		t.Errorf("defaults not applied: %+v", c.cfg)
+	}
+}
+
+func TestRebootedTellsWrapsFromReboots(t *testing.T) {
+	const minute = time.Minute
+	for _, tc := range []struct {
+		name      string
+		prev, cur uint32
+		elapsed   time.Duration
+		want      bool
+	}{
+		{"normal", 1000, 7000, minute, false},
+		{"reboot", 500000, 300, minute, true},
+		{"32-bit wrap after 497 days", math.MaxUint32 - 3000, 3000, minute, false},
+		{"reboot just before the wrap", math.MaxUint32 - 3000, 90000000, minute, true},
+		{"unchanged", 5, 5, minute, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := rebooted(tc.prev, tc.cur, tc.elapsed); got != tc.want {
+				t.Errorf("rebooted(%d, %d, %v) = %v, want %v", tc.prev, tc.cur, tc.elapsed, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestOIDCompare(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want int
+	}{
+		{".1.3.6.1", ".1.3.6.1", 0}, {".1.3.6.1", ".1.3.6.1.0", -1}, {".1.3.6.2", ".1.3.6.10", -1},
+		{".1.3.6.10.1", ".1.3.6.9.99", 1}, {"1.3", ".1.3", 0},
+	} {
+		if got := oidCompare(tc.a, tc.b); got != tc.want {
+			t.Errorf("oidCompare(%s, %s) = %d, want %d", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
