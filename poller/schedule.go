@@ -347,7 +347,9 @@ func safePoll(ctx context.Context, c Collector, at time.Time) (s []metric.Sample
 // PanicError reports a collector that panicked.
 type PanicError struct{ Value any }
 
-func (e *PanicError) Error() string { return "poller: collector panicked: " + slog.AnyValue(e.Value).String() }
+func (e *PanicError) Error() string {
+	return "poller: collector panicked: " + slog.AnyValue(e.Value).String()
+}
 
 // logFailure logs at most one failure a minute per target, with the count
 // of those left out.

@@ -25,8 +25,8 @@ type Collector struct {
 	host string
 	port uint16
 
-	scalars []compiled         // GET, in request order
-	byOID   map[string]int     // scalar OID -> index in scalars
+	scalars []compiled     // GET, in request order
+	byOID   map[string]int // scalar OID -> index in scalars
 	tables  []compiledTable
 
 	mu         sync.Mutex // one poll at a time: the client is not shareable
@@ -528,4 +528,3 @@ func (e *PollError) Timeouts() bool {
 	}
 	return false
 }
-
