@@ -225,8 +225,15 @@ func engineResult(f *Fetched) fetchResult {
 	return r
 }
 
+// caseStats counts what a case compared, so that a case that compares
+// nothing cannot pass unnoticed.
+type caseStats struct {
+	rows, known, errors int
+}
+
 // runCase runs one case on both sides and returns every disagreement.
-func runCase(t testing.TB, bin string, c *rrdCase) []string {
+func runCase(t testing.TB, bin string, c *rrdCase) ([]string, caseStats) {
+	var st caseStats
 	o := oracle{bin: bin, file: filepath.Join(t.TempDir(), "case.rrd")}
 	var problems []string
 	report := func(op string, line int, msg string) {
@@ -238,7 +245,8 @@ func runCase(t testing.TB, bin string, c *rrdCase) []string {
 		if (oerr == nil) != (eerr == nil) {
 			report("create "+strings.Join(c.create, " "), 0, fmt.Sprintf("rrdtool error %v, engine error %v", oerr, eerr))
 		}
-		return problems
+		st.errors++
+		return problems, st
 	}
 	for _, op := range c.ops {
 		switch op.verb {
@@ -248,6 +256,9 @@ func runCase(t testing.TB, bin string, c *rrdCase) []string {
 			if (oerr == nil) != (eerr == nil) {
 				report(short(op.input), op.line, fmt.Sprintf("rrdtool error %v, engine error %v", oerr, eerr))
 			}
+			if oerr != nil {
+				st.errors++
+			}
 		case "fetch":
 			want, oerr := o.fetch(op.args)
 			got, eerr := eng.Fetch(op.args...)
@@ -256,14 +267,23 @@ func runCase(t testing.TB, bin string, c *rrdCase) []string {
 				continue
 			}
 			if oerr != nil {
+				st.errors++
 				continue
 			}
 			for _, m := range compareFetch(want, engineResult(got)) {
 				report(op.input, op.line, m)
 			}
+			for _, row := range want.vals {
+				st.rows++
+				for _, v := range row {
+					if !math.IsNaN(v) {
+						st.known++
+					}
+				}
+			}
 		}
 	}
-	return problems
+	return problems, st
 }
 
 func short(s string) string {
@@ -318,7 +338,11 @@ func TestRRDConformance(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			problems := runCase(t, bin, c)
+			problems, st := runCase(t, bin, c)
+			t.Logf("%d rows, %d known values compared; %d commands failed on both sides", st.rows, st.known, st.errors)
+			if st.known == 0 {
+				t.Errorf("%s compares no known value: the case proves nothing", file)
+			}
 			const max = 20
 			for i, p := range problems {
 				if i == max {
