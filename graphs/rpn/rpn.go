@@ -122,7 +122,7 @@ var ops = map[string]struct {
 	"IF": {opIf, arity{3, 1}}, "LIMIT": {opLimit, arity{3, 1}},
 	"DUP": {opDup, arity{1, 2}}, "POP": {opPop, arity{1, 0}}, "EXC": {opExc, arity{2, 2}},
 	"DEPTH": {opDepth, arity{0, 1}},
-	"TIME": {opTime, arity{0, 1}}, "LTIME": {opLTime, arity{0, 1}}, "NOW": {opNow, arity{0, 1}},
+	"TIME":  {opTime, arity{0, 1}}, "LTIME": {opLTime, arity{0, 1}}, "NOW": {opNow, arity{0, 1}},
 	"STEPWIDTH": {opStepWidth, arity{0, 1}}, "COUNT": {opCount, arity{0, 1}},
 	"PREV":   {opPrev, arity{0, 1}},
 	"NEWDAY": {opNewDay, arity{0, 1}}, "NEWWEEK": {opNewWeek, arity{0, 1}},

@@ -1,0 +1,107 @@
+package graphs
+
+import (
+	"maps"
+	"math"
+	"slices"
+	"strings"
+)
+
+// buildLegend lays out the text under the plot. A template without GPRINT
+// or COMMENT items gets Cacti's table: one line per series with a legend,
+// "Current / Average / Maximum" with SI prefixes. Otherwise the legend is
+// rrdtool's: each drawn item with a legend starts a line, GPRINTs and
+// COMMENTs add cells to it, and text ending in "\n" ends the line.
+func (p *Plan) buildLegend(vars map[string]string) []LegendLine {
+	t := p.tmpl
+	printing := slices.ContainsFunc(t.Items, func(it Item) bool {
+		return it.Type == TypeGPrint || it.Type == TypeComment
+	})
+	if !printing {
+		return p.statsLegend()
+	}
+	var lines []LegendLine
+	var cur *LegendLine
+	flush := func() {
+		if cur != nil {
+			lines = append(lines, *cur)
+			cur = nil
+		}
+	}
+	add := func(text string) {
+		end := strings.HasSuffix(text, `\n`) || strings.HasSuffix(text, "\n")
+		text = strings.TrimSuffix(strings.TrimSuffix(text, `\n`), "\n")
+		if cur == nil {
+			cur = &LegendLine{}
+		}
+		if text != "" {
+			cur.Cells = append(cur.Cells, text)
+		}
+		if end {
+			flush()
+		}
+	}
+	si, ri := 0, 0 // next plan series and rule
+	for _, it := range t.Items {
+		switch it.Type {
+		case TypeArea, TypeLine, TypeStack, TypeTick:
+			s := p.Series[si]
+			si++
+			if it.Legend != "" {
+				flush()
+				col := s.Color
+				cur = &LegendLine{Color: &col, Dashed: len(s.Dashes) > 0}
+				add(s.Legend)
+			}
+		case TypeHRule, TypeVRule:
+			r := p.Rules[ri]
+			ri++
+			if it.Legend != "" {
+				flush()
+				col := r.Color
+				cur = &LegendLine{Color: &col, Dashed: len(r.Dashes) > 0}
+				add(r.Legend)
+			}
+		case TypeGPrint:
+			g, _ := parseFormat(it.Format) // checked at load
+			add(g.format(p.VDefs[it.Ref].Value, p.Base))
+		case TypeComment:
+			add(expand(it.Legend, vars))
+		}
+	}
+	flush()
+	return lines
+}
+
+func (p *Plan) statsLegend() []LegendLine {
+	unit := p.tmpl.Unit
+	var lines []LegendLine
+	for _, s := range p.Series {
+		if s.Legend == "" || s.Type == TypeTick {
+			continue
+		}
+		col := s.Color
+		lines = append(lines, LegendLine{Color: &col, Dashed: len(s.Dashes) > 0, Cells: []string{
+			s.Legend,
+			"Current: " + formatSI(s.Current, p.Base, 2, unit),
+			"Average: " + formatSI(s.Average, p.Base, 2, unit),
+			"Maximum: " + formatSI(s.Maximum, p.Base, 2, unit),
+		}})
+	}
+	for _, r := range p.Rules {
+		if r.Legend == "" {
+			continue
+		}
+		col := r.Color
+		l := LegendLine{Color: &col, Dashed: len(r.Dashes) > 0, Cells: []string{r.Legend}}
+		if r.Type == TypeHRule && !math.IsNaN(r.Value) {
+			l.Cells = append(l.Cells, formatSI(r.Value, p.Base, 2, unit))
+		}
+		lines = append(lines, l)
+	}
+	return lines
+}
+
+func sortedKeys(m map[string]string) []string {
+	return slices.Sorted(maps.Keys(m))
+}

@@ -1,0 +1,259 @@
+package graphs
+
+import (
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"sync"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
+	"gonum.org/v1/plot/font/liberation"
+	"gonum.org/v1/plot/text"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+)
+
+// DPI is the fixed resolution of rendered images; sizes are whole pixels.
+const DPI = 96
+
+// px converts pixels to a length on the canvas.
+func px(n float64) vg.Length { return vg.Length(n) * vg.Inch / DPI }
+
+// theme holds the colours of one look.
+type theme struct {
+	bg, plotBg, fg, muted, grid, minorGrid, axis color.Color
+}
+
+var themes = map[string]theme{
+	"":      lightTheme,
+	"light": lightTheme,
+	"dark":  darkTheme,
+}
+
+var lightTheme = theme{
+	bg:        color.NRGBA{0xff, 0xff, 0xff, 0xff},
+	plotBg:    color.NRGBA{0xff, 0xff, 0xff, 0xff},
+	fg:        color.NRGBA{0x22, 0x26, 0x2e, 0xff},
+	muted:     color.NRGBA{0x5c, 0x63, 0x70, 0xff},
+	grid:      color.NRGBA{0xd4, 0xd8, 0xde, 0xff},
+	minorGrid: color.NRGBA{0xee, 0xf0, 0xf3, 0xff},
+	axis:      color.NRGBA{0x8a, 0x91, 0x9c, 0xff},
+}
+
+var darkTheme = theme{
+	bg:        color.NRGBA{0x16, 0x19, 0x1f, 0xff},
+	plotBg:    color.NRGBA{0x1d, 0x21, 0x28, 0xff},
+	fg:        color.NRGBA{0xe4, 0xe7, 0xec, 0xff},
+	muted:     color.NRGBA{0xa0, 0xa7, 0xb2, 0xff},
+	grid:      color.NRGBA{0x3a, 0x40, 0x4a, 0xff},
+	minorGrid: color.NRGBA{0x2a, 0x2f, 0x37, 0xff},
+	axis:      color.NRGBA{0x6b, 0x72, 0x7d, 0xff},
+}
+
+var (
+	fontOnce sync.Once
+	sans     font.Font
+	sansBold font.Font
+	mono     font.Font
+)
+
+// fonts registers Liberation Sans and Mono with gonum/plot's font cache; the
+// default cache holds only the serif faces.
+func fonts() {
+	fontOnce.Do(func() {
+		sans = font.Font{Typeface: "Liberation", Variant: "Sans"}
+		sansBold = sans
+		sansBold.Weight = 700 // font.WeightBold
+		mono = font.Font{Typeface: "Liberation", Variant: "Mono"}
+		font.DefaultCache.Add(liberation.Collection())
+	})
+}
+
+// Text sizes in points.
+const (
+	titleSize  = 10
+	labelSize  = 8
+	tickSize   = 7.5
+	legendSize = 7.5
+	legendLine = 14 // pixels per legend line
+)
+
+// layout decides what fits into the image: tiny thumbnails drop the legend,
+// the axis label and finally the title and tick labels.
+type layout struct {
+	title, vlabel, legend, ticks bool
+}
+
+func (p *Plan) layout() layout {
+	o := p.opts
+	l := layout{title: o.Height >= 100, vlabel: o.Width >= 300, ticks: o.Height >= 80 && o.Width >= 200}
+	rest := o.Height - 60 - len(p.Legend)*legendLine
+	l.legend = o.Width >= 300 && len(p.Legend) > 0 && rest >= 80
+	return l
+}
+
+// draw renders the plan onto a canvas of the plan's pixel size.
+func (p *Plan) draw() *vgimg.Canvas {
+	fonts()
+	th := themes[p.opts.Theme]
+	W, H := float64(p.opts.Width), float64(p.opts.Height)
+	cv := vgimg.NewWith(vgimg.UseWH(px(W), px(H)), vgimg.UseDPI(DPI), vgimg.UseBackgroundColor(th.bg))
+	dc := draw.New(cv)
+	lay := p.layout()
+
+	legendH := 0.0
+	if lay.legend {
+		legendH = float64(len(p.Legend))*legendLine + 8
+	}
+	area := draw.Crop(dc, px(4), -px(rightMargin), px(legendH+4), -px(6))
+
+	pl := plot.New()
+	pl.BackgroundColor = th.bg
+	style := func(f font.Font, size float64, c color.Color) text.Style {
+		return text.Style{Color: c, Font: font.From(f, font.Length(size)), Handler: pl.TextHandler}
+	}
+	if lay.title && p.Title != "" {
+		pl.Title.Text = p.Title
+		pl.Title.TextStyle = style(sansBold, titleSize, th.fg)
+		pl.Title.TextStyle.XAlign = draw.XCenter
+		pl.Title.TextStyle.YAlign = draw.YTop
+		pl.Title.Padding = px(6)
+	}
+	plotW := max(W-leftMarginEstimate-rightMargin, 10)
+	plotH := p.plotHeightEstimate()
+
+	x0 := float64(p.Start.Unix()) - p.Step.Seconds()
+	x1 := float64(p.End().Unix())
+	pl.X.Min, pl.X.Max = x0, x1
+	pl.Y.Min, pl.Y.Max = p.YMin, p.YMax
+	for _, a := range []*plot.Axis{&pl.X, &pl.Y} {
+		a.Padding = 0
+		a.LineStyle = draw.LineStyle{Color: th.axis, Width: px(1)}
+		a.Tick.LineStyle = draw.LineStyle{Color: th.axis, Width: px(1)}
+		a.Tick.Length = px(4)
+		a.Tick.Label.Font = font.From(sans, tickSize)
+		a.Tick.Label.Color = th.muted
+		a.Label.TextStyle = style(sans, labelSize, th.muted)
+	}
+	pl.X.Tick.Label.XAlign, pl.X.Tick.Label.YAlign = draw.XCenter, draw.YTop
+	pl.Y.Tick.Label.XAlign, pl.Y.Tick.Label.YAlign = draw.XRight, draw.YCenter
+	xt := &timeTicker{loc: p.opts.Location, pixels: plotW}
+	yt := &valueTicker{base: p.Base, pixels: plotH}
+	if lay.ticks {
+		pl.X.Tick.Marker = xt
+		pl.Y.Tick.Marker = yt
+	} else {
+		pl.X.Tick.Marker = plot.ConstantTicks{}
+		pl.Y.Tick.Marker = plot.ConstantTicks{}
+	}
+	if lay.vlabel && p.VerticalLabel != "" {
+		pl.Y.Label.Text = p.VerticalLabel
+		pl.Y.Label.Padding = px(4)
+	}
+
+	pl.Add(&background{color: th.plotBg})
+	if lay.ticks {
+		pl.Add(&gridLines{x: xt, y: yt, major: th.grid, minor: th.minorGrid})
+	}
+	known := false
+	for i := range p.Series {
+		s := &p.Series[i]
+		if hasKnown(s.Values) {
+			known = true
+		}
+		switch s.Type {
+		case TypeArea, TypeStack:
+			pl.Add(&areaPlot{s: s, p: p})
+		case TypeLine:
+			pl.Add(&linePlot{s: s, p: p})
+		case TypeTick:
+			pl.Add(&tickPlot{s: s, p: p})
+		}
+	}
+	for i := range p.Rules {
+		pl.Add(&rulePlot{r: &p.Rules[i]})
+	}
+	if !known {
+		pl.Add(&noData{style: style(sans, labelSize+1, th.muted)})
+	}
+	pl.Draw(area)
+
+	if lay.legend {
+		p.drawLegend(draw.Crop(dc, px(8), -px(8), px(4), -px(H-legendH)), th)
+	}
+	return cv
+}
+
+func hasKnown(vals []float64) bool {
+	for _, v := range vals {
+		if isFinite(v) {
+			return true
+		}
+	}
+	return false
+}
+
+// PNG draws the plan as a PNG image of exactly Width x Height pixels.
+func (p *Plan) PNG(w io.Writer) error {
+	cv := p.draw()
+	img := cv.Image()
+	if rgba, ok := img.(*image.RGBA); ok {
+		img = rgba
+	}
+	if err := pngEncoder.Encode(w, img); err != nil {
+		return fmt.Errorf("graph %q: encode png: %w", p.tmpl.Name, err)
+	}
+	return nil
+}
+
+// pngEncoder trades a little size for speed: encoding dominates the render
+// time at default compression.
+var pngEncoder = &png.Encoder{CompressionLevel: png.BestSpeed, BufferPool: &pngPool{}}
+
+type pngPool struct{ p sync.Pool }
+
+func (b *pngPool) Get() *png.EncoderBuffer {
+	v, _ := b.p.Get().(*png.EncoderBuffer)
+	return v
+}
+
+func (b *pngPool) Put(e *png.EncoderBuffer) { b.p.Put(e) }
+
+// drawLegend draws the legend table: a swatch, then cells in columns as
+// wide as their widest entry.
+func (p *Plan) drawLegend(c draw.Canvas, th theme) {
+	st := text.Style{Color: th.fg, Font: font.From(sans, legendSize), Handler: plot.DefaultTextHandler,
+		XAlign: draw.XLeft, YAlign: draw.YCenter}
+	var widths []vg.Length
+	for _, l := range p.Legend {
+		for i, cell := range l.Cells {
+			if i >= len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[i] = max(widths[i], st.Width(cell))
+		}
+	}
+	gap := px(14)
+	y := c.Max.Y - px(legendLine/2)
+	for _, l := range p.Legend {
+		x := c.Min.X
+		if l.Color != nil {
+			r := vg.Rectangle{Min: vg.Point{X: x, Y: y - px(4)}, Max: vg.Point{X: x + px(10), Y: y + px(4)}}
+			c.SetColor(l.Color)
+			c.Fill(r.Path())
+		}
+		x += px(16)
+		for i, cell := range l.Cells {
+			if x > c.Max.X {
+				break
+			}
+			c.FillText(st, vg.Point{X: x, Y: y}, cell)
+			x += widths[i] + gap
+		}
+		y -= px(legendLine)
+	}
+}
