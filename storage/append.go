@@ -1,0 +1,334 @@
+package storage
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/prometheus/prometheus/storage"
+
+	"github.com/saguaro-monitoring/saguaro/pkg/metric"
+	"github.com/saguaro-monitoring/saguaro/storage/rrd"
+)
+
+// maxReportedErrors bounds how many per-sample errors one Append returns.
+const maxReportedErrors = 10
+
+// out is one value bound for one TSDB: the raw archive (archive 0) or
+// tier archive-1.
+type out struct {
+	archive int
+	s       *tsdbSeries
+	t       int64 // milliseconds
+	v       float64
+}
+
+// Append stores one batch of readings. Readings of counting types become
+// rates as rrdtool computes them; every reading updates the raw archive and
+// every tier. When Append returns nil the whole batch is durable: it is in
+// the state journal and in the TSDBs' write-ahead logs and survives a crash
+// of the process.
+//
+// A bad sample (no labels, no __name__, an unknown DS type, a time not after
+// the series' previous reading) is rejected with an error naming the series;
+// the rest of the batch is stored all the same.
+func (db *DB) Append(ctx context.Context, batch []metric.Sample) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	start := time.Now()
+	db.inflight.RLock()
+	defer db.inflight.RUnlock()
+	outs, bad, err := db.ingest(batch)
+	if err != nil {
+		return err
+	}
+	cerr := db.commit(ctx, outs)
+	db.m.appendSeconds.Observe(time.Since(start).Seconds())
+	return errors.Join(append(bad, cerr)...)
+}
+
+type accepted struct {
+	s *seriesState
+	t time.Time
+	r rrd.Reading
+}
+
+// ingest checks a batch, writes the good samples to the journal and runs
+// them through the DS state machines. It returns the values to store, the
+// errors of rejected samples, and a fatal error if nothing was stored.
+func (db *DB) ingest(batch []metric.Sample) ([]out, []error, error) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.closed {
+		return nil, nil, ErrClosed
+	}
+	var bad []error
+	nbad := 0
+	reject := func(err error) {
+		nbad++
+		if len(bad) < maxReportedErrors {
+			bad = append(bad, err)
+		}
+	}
+	acc := make([]accepted, 0, len(batch))
+	for i := range batch {
+		smp := &batch[i]
+		s, err := db.check(smp)
+		if err != nil {
+			reject(fmt.Errorf("%w %d of %d: %w", ErrBadSample, i+1, len(batch), err))
+			continue
+		}
+		acc = append(acc, accepted{s: s, t: smp.Time, r: rrd.ReadingOf(*smp)})
+	}
+	for _, a := range acc {
+		a.s.pending = 0
+	}
+	if nbad > len(bad) {
+		bad = append(bad, fmt.Errorf("%d more bad samples in this batch", nbad-len(bad)))
+	}
+	db.m.rejected.Add(float64(nbad))
+	if len(acc) == 0 {
+		return nil, bad, nil
+	}
+	if err := db.journalBatch(acc); err != nil {
+		db.m.appendErrors.Inc()
+		return nil, nil, fmt.Errorf("storage append: %w", err)
+	}
+	outs := make([]out, 0, len(acc)*2)
+	for _, a := range acc {
+		outs = db.apply(a.s, a.t, a.r, outs)
+	}
+	db.m.samples.Add(float64(len(acc)))
+	return outs, bad, nil
+}
+
+// check validates one sample and finds or creates its series. The caller
+// holds db.mu.
+func (db *DB) check(smp *metric.Sample) (*seriesState, error) {
+	ls := smp.Labels
+	if len(ls) == 0 {
+		return nil, errors.New("series has no labels")
+	}
+	if !slices.IsSortedFunc(ls, func(a, b metric.Label) int { return strings.Compare(a.Name, b.Name) }) {
+		ls = ls.Copy()
+		slices.SortFunc(ls, func(a, b metric.Label) int { return strings.Compare(a.Name, b.Name) })
+	}
+	for i, l := range ls {
+		switch {
+		case l.Name == "":
+			return nil, fmt.Errorf("series %s: label with an empty name", ls)
+		case l.Value == "":
+			return nil, fmt.Errorf("series %s: label %s has an empty value", ls, l.Name)
+		case l.Name == cfLabel:
+			return nil, fmt.Errorf("series %s: label %s is reserved", ls, cfLabel)
+		case i > 0 && ls[i-1].Name == l.Name:
+			return nil, fmt.Errorf("series %s: label %s appears twice", ls, l.Name)
+		}
+	}
+	if ls.Get(metric.NameLabel) == "" {
+		return nil, fmt.Errorf("series %s: no %s label", ls, metric.NameLabel)
+	}
+	if smp.DS.Type > metric.DDerive {
+		return nil, fmt.Errorf("series %s: unknown data source type %v", ls, smp.DS.Type)
+	}
+	if smp.DS.Heartbeat < 0 {
+		return nil, fmt.Errorf("series %s: negative heartbeat %v", ls, smp.DS.Heartbeat)
+	}
+	if smp.Time.Unix() <= 0 {
+		return nil, fmt.Errorf("series %s: time %v is not after 1970", ls, smp.Time)
+	}
+	ds := effectiveDS(smp.DS, db.opts.Step)
+	key := seriesKey(ls)
+	s := db.series[key]
+	if s == nil || !sameDS(s.ds, ds) {
+		// Let the RRD arithmetic judge a new or changed data source.
+		if _, err := rrd.NewDS(ds, db.opts.Step, smp.Time); err != nil {
+			return nil, fmt.Errorf("series %s: %w", ls, err)
+		}
+	}
+	if s == nil {
+		s = db.newSeries(key, ls, ds)
+	}
+	nano := smp.Time.UnixNano()
+	last := s.pending
+	if s.rrd != nil {
+		last = max(last, s.rrd.ds.LastUpdate().UnixNano())
+	}
+	// Time resolution is a microsecond, as in rrdtool.
+	if last != 0 && nano/1e3 <= last/1e3 {
+		return nil, fmt.Errorf("series %s: time %s is not after its previous reading at %s",
+			ls, smp.Time.UTC().Format(time.RFC3339Nano), time.Unix(0, last).UTC().Format(time.RFC3339Nano))
+	}
+	if !sameDS(s.ds, ds) {
+		// A changed DS (type, heartbeat or limits) applies from now on, as
+		// after rrdtool tune; the journal needs the new definition.
+		s.ds = ds
+		s.jseg = 0
+	}
+	s.pending = nano
+	return s, nil
+}
+
+func sameDS(a, b metric.DS) bool {
+	eq := func(x, y float64) bool { return x == y || (isNaN(x) && isNaN(y)) }
+	return a.Type == b.Type && a.Heartbeat == b.Heartbeat && eq(a.Min, b.Min) && eq(a.Max, b.Max)
+}
+
+// journalBatch writes the accepted samples as one journal record. The
+// caller holds db.mu.
+func (db *DB) journalBatch(acc []accepted) error {
+	b := append(db.encBuf[:0], make([]byte, 8)...)
+	var defs []*seriesState
+	for _, a := range acc {
+		if a.s.jseg != db.jnl.seg && !slices.Contains(defs, a.s) {
+			defs = append(defs, a.s)
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(len(defs)))
+	for _, s := range defs {
+		b = appendDef(b, jDef{id: s.jid, labels: s.labels, ds: s.ds})
+	}
+	base := acc[0].t.UnixNano()
+	b = binary.AppendVarint(b, base)
+	b = binary.AppendUvarint(b, uint64(len(acc)))
+	for _, a := range acc {
+		b = appendSample(b, base, jSample{id: a.s.jid, nano: a.t.UnixNano(), r: a.r})
+	}
+	db.encBuf = b
+	if err := db.jnl.write(b); err != nil {
+		return err
+	}
+	db.m.journalBytes.Add(float64(len(b)))
+	for _, s := range defs {
+		s.jseg = db.jnl.seg
+	}
+	return nil
+}
+
+// apply runs one accepted reading through the series' DS and its tiers
+// and appends the values to store to outs. The caller holds db.mu.
+func (db *DB) apply(s *seriesState, t time.Time, r rrd.Reading, outs []out) []out {
+	sec, usec := t.Unix(), int64(t.Nanosecond()/1000)
+	if s.rrd != nil && s.rrd.ds.Spec() != s.ds && !sameDS(s.rrd.ds.Spec(), s.ds) {
+		// The data source was changed: carry on from the last update with
+		// the new definition; the open slot is lost, as with a new file.
+		if d, err := rrd.NewDS(s.ds, db.opts.Step, s.rrd.ds.LastUpdate()); err == nil {
+			s.rrd.ds = d
+			s.rrd.prevOK = false
+		}
+	}
+	first := s.rrd == nil
+	if first {
+		start := t.Add(-firstOffset)
+		if s.ds.Type == metric.Absolute {
+			// An absolute reading counts events since an unknown moment.
+			start = t
+		}
+		sr, err := newSeriesRRD(s.ds, db.opts.Step, db.tiers, start)
+		if err != nil {
+			// check() validated the DS; this cannot happen.
+			db.log.Error("storage_series_state_failed", "series", s.labels.String(), "err", err)
+			return outs
+		}
+		s.rrd = sr
+	}
+	rate := s.rrd.rawRate(s.ds, sec, usec, r)
+	if !isNaN(rate) {
+		outs = append(outs, out{archive: 0, s: s.raw, t: t.UnixMilli(), v: rate})
+	}
+	if first && s.ds.Type == metric.Absolute {
+		return outs
+	}
+	newest := db.lastPDP.Load()
+	err := s.rrd.ds.Update(t, r, func(end time.Time, v float64) {
+		if e := end.Unix(); e > newest {
+			newest = e
+		}
+		for i := range db.tiers {
+			for k, ra := range s.rrd.rra[i] {
+				ts := s.tiers[i][k]
+				_ = ra.Add(end, v, func(rowEnd time.Time, rv float64) {
+					if !isNaN(rv) {
+						outs = append(outs, out{archive: i + 1, s: ts, t: rowEnd.Unix() * 1000, v: rv})
+					}
+				})
+			}
+		}
+	})
+	if err != nil {
+		db.log.Error("storage_update_failed", "series", s.labels.String(), "err", err)
+	}
+	db.lastPDP.Store(newest)
+	if ms := t.UnixMilli(); ms > db.maxMs.Load() {
+		db.maxMs.Store(ms)
+	}
+	return outs
+}
+
+// commit appends the values to their TSDBs and commits them.
+func (db *DB) commit(ctx context.Context, outs []out) error {
+	if len(outs) == 0 {
+		return nil
+	}
+	n := len(db.tiers) + 1
+	apps := make([]storage.Appender, n)
+	var errs []error
+	nerr := 0
+	for _, o := range outs {
+		app := apps[o.archive]
+		if app == nil {
+			app = db.archive(o.archive).Appender(ctx)
+			apps[o.archive] = app
+		}
+		ref, err := app.Append(storage.SeriesRef(o.s.ref.Load()), o.s.lbls, o.t, o.v)
+		if err != nil {
+			nerr++
+			if len(errs) < maxReportedErrors {
+				errs = append(errs, fmt.Errorf("store %s at %s in %s archive: %w", o.s.lbls,
+					time.UnixMilli(o.t).UTC().Format(time.RFC3339), db.archiveName(o.archive), err))
+			}
+			continue
+		}
+		o.s.ref.Store(uint64(ref))
+	}
+	for i, app := range apps {
+		if app == nil {
+			continue
+		}
+		if err := app.Commit(); err != nil {
+			errs = append(errs, fmt.Errorf("commit %s archive: %w", db.archiveName(i), err))
+		}
+	}
+	if nerr > maxReportedErrors {
+		errs = append(errs, fmt.Errorf("%d more values not stored", nerr-maxReportedErrors))
+	}
+	db.m.rows.Add(float64(len(outs) - nerr))
+	if len(errs) > 0 {
+		db.m.appendErrors.Inc()
+	}
+	return errors.Join(errs...)
+}
+
+func (db *DB) archive(i int) interface {
+	Appender(context.Context) storage.Appender
+} {
+	if i == 0 {
+		return db.raw
+	}
+	return db.tiers[i-1].db
+}
+
+func (db *DB) archiveName(i int) string {
+	if i == 0 {
+		return "raw"
+	}
+	return db.tiers[i-1].name
+}

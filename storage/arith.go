@@ -1,0 +1,146 @@
+package storage
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/saguaro-monitoring/saguaro/pkg/metric"
+	"github.com/saguaro-monitoring/saguaro/storage/rrd"
+)
+
+// This file is the seam between storage and the RRD arithmetic, which
+// storage/rrd owns and tests against real rrdtool: a series' readings go
+// through an rrd.DS into step-aligned PDPs, and every PDP through one
+// rrd.RRA per tier and consolidation function into rows. Nothing else in
+// storage knows how rates, PDPs or rows are computed.
+
+// seriesRRD is the RRD state of one series.
+type seriesRRD struct {
+	ds  *rrd.DS
+	rra [][]*rrd.RRA // [tier][cf]
+
+	// The previous reading, for the rate of each polled interval that the
+	// raw archive keeps (rrd.DS does not expose it).
+	prev     rrd.Reading
+	prevOK   bool
+	prevSec  int64
+	prevUsec int64
+}
+
+// firstOffset is how long before its first reading a series' DS starts:
+// the first reading then only primes the DS (a counter has nothing to
+// difference yet, a gauge holds for a microsecond), as if rrdtool had
+// created the file just before it.
+const firstOffset = time.Microsecond
+
+// newSeriesRRD starts the RRD state of a series whose first reading is at t.
+func newSeriesRRD(ds metric.DS, step time.Duration, tiers []*tier, t time.Time) (*seriesRRD, error) {
+	d, err := rrd.NewDS(ds, step, t.Add(-firstOffset))
+	if err != nil {
+		return nil, err
+	}
+	sr := &seriesRRD{ds: d, rra: make([][]*rrd.RRA, len(tiers))}
+	for i, tr := range tiers {
+		sr.rra[i] = make([]*rrd.RRA, len(tr.cfs))
+		for k, cf := range tr.cfs {
+			if sr.rra[i][k], err = rrd.NewRRA(cf, tr.XFF, int(tr.pdpCnt), step); err != nil {
+				return nil, fmt.Errorf("tier %s: %w", tr.name, err)
+			}
+		}
+	}
+	return sr, nil
+}
+
+// effectiveDS fills the heartbeat left to storage (twice the step).
+func effectiveDS(ds metric.DS, step time.Duration) metric.DS {
+	if ds.Heartbeat == 0 {
+		ds.Heartbeat = 2 * step
+	}
+	return ds
+}
+
+// rawRate is the rate of the interval that ends with reading r at (sec,
+// usec): what one poll says, before any time-weighting into PDPs. For a
+// gauge it is the reading itself. It follows rrd.DS's rules for wraps,
+// heartbeat and limits. It must be called before the DS sees r.
+func (sr *seriesRRD) rawRate(ds metric.DS, sec, usec int64, r rrd.Reading) float64 {
+	known := r.Exact || !math.IsNaN(r.Value)
+	interval := float64(sec-sr.prevSec) + float64(usec-sr.prevUsec)/1e6
+	prev, prevOK := sr.prev, sr.prevOK && !(ds.Heartbeat.Seconds() < interval)
+	sr.prev, sr.prevOK, sr.prevSec, sr.prevUsec = r, known, sec, usec
+	if !known {
+		return math.NaN()
+	}
+	rate := math.NaN()
+	switch ds.Type {
+	case metric.Gauge:
+		rate = r.Value
+	case metric.Absolute:
+		if !(ds.Heartbeat.Seconds() < interval) {
+			rate = readingFloat(r) / interval
+		}
+	case metric.Counter, metric.Derive:
+		if prevOK {
+			d := readingDiff(r, prev)
+			if ds.Type == metric.Counter {
+				if d < 0 {
+					d += 4294967295.0 // as rrd.DS (and rrdtool 1.7) do
+				}
+				if d < 0 {
+					d += 18446744069414584320.0
+				}
+			}
+			rate = d / interval
+		}
+	case metric.DCounter, metric.DDerive:
+		if prevOK {
+			d := r.Value - prev.Value
+			if ds.Type == metric.DCounter && d < 0 {
+				return math.NaN()
+			}
+			rate = d / interval
+		}
+	}
+	if math.IsNaN(rate) || !ds.InRange(rate) {
+		return math.NaN()
+	}
+	return rate
+}
+
+func readingFloat(r rrd.Reading) float64 {
+	if r.Exact {
+		return float64(r.Count)
+	}
+	return r.Value
+}
+
+func readingDiff(a, b rrd.Reading) float64 {
+	if a.Exact && b.Exact {
+		if a.Count >= b.Count {
+			return decimalFloat(a.Count - b.Count)
+		}
+		return -decimalFloat(b.Count - a.Count)
+	}
+	return readingFloat(a) - readingFloat(b)
+}
+
+// decimalFloat converts like rrdtool's rrd_diff, which forms the
+// difference of two decimal strings and accumulates its digits in a double:
+// above 2^53 that rounds differently from a direct conversion.
+func decimalFloat(n uint64) float64 {
+	if n < 1<<53 {
+		return float64(n)
+	}
+	var digits [20]byte
+	i := len(digits)
+	for ; n > 0; n /= 10 {
+		i--
+		digits[i] = byte(n % 10)
+	}
+	f := 0.0
+	for _, d := range digits[i:] {
+		f = f*10 + float64(d)
+	}
+	return f
+}

@@ -1,0 +1,345 @@
+package storage
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/tsdb"
+
+	"github.com/saguaro-monitoring/saguaro/pkg/metric"
+)
+
+// Sentinel errors.
+var (
+	// ErrClosed is returned by every method after Close.
+	ErrClosed = errors.New("storage: closed")
+	// ErrNewerFormat is returned by Open for a data directory written by a
+	// newer version of Saguaro.
+	ErrNewerFormat = errors.New("storage: data directory has a newer format")
+	// ErrBadSample wraps every rejected sample's error.
+	ErrBadSample = errors.New("bad sample")
+)
+
+// formatVersion is the version of the data directory layout.
+const formatVersion = 1
+
+// cfLabel holds the consolidation function of a tier series. It is
+// reserved (double underscore) so that it cannot clash with a label a
+// device template chooses.
+const cfLabel = "__cf__"
+
+// DB is Saguaro's time-series store: raw polled values and RRD-style
+// consolidation tiers, each in its own prometheus/tsdb database. It is safe
+// for concurrent use.
+type DB struct {
+	opts  Options
+	log   *slog.Logger
+	step  int64 // PDP step in seconds
+	raw   *tsdb.DB
+	tiers []*tier
+
+	// inflight is held shared by every Append for its whole duration and
+	// exclusively by a checkpoint, so that a checkpoint sees every batch
+	// either fully stored or not at all.
+	inflight sync.RWMutex
+	ckptMu   sync.Mutex // one checkpoint at a time
+
+	mu      sync.Mutex // guards the fields below
+	series  map[string]*seriesState
+	nextID  uint64
+	jnl     journal
+	closed  bool
+	encBuf  []byte
+	lastPDP atomic.Int64 // end (seconds) of the newest completed PDP
+	maxMs   atomic.Int64 // newest time stamp written to any archive
+
+	stop chan struct{}
+	done chan struct{}
+	m    *dbMetrics
+}
+
+// tier is one consolidation archive.
+type tier struct {
+	Tier
+	name   string
+	stepS  int64 // seconds
+	pdpCnt int64
+	cfs    []metric.CF // stored consolidation functions
+	db     *tsdb.DB
+}
+
+// seriesState is everything storage keeps in memory about one series.
+type seriesState struct {
+	key    string
+	labels metric.Labels
+	ds     metric.DS
+
+	rrd *seriesRRD // nil until the first reading
+
+	jid     uint64 // id in the journal
+	jseg    uint64 // journal segment that holds its definition; 0 none
+	pending int64  // time (ns) of its last sample in the batch being checked
+
+	raw   *tsdbSeries
+	tiers [][]*tsdbSeries // [tier][cf]
+}
+
+// tsdbSeries is a series' identity in one TSDB, with the reference that
+// speeds up appends.
+type tsdbSeries struct {
+	lbls labels.Labels
+	ref  atomic.Uint64
+}
+
+// Open opens or creates the store in o.Dir, replaying the state journal
+// left by a crash.
+func Open(o Options) (*DB, error) {
+	o, err := o.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	if err := checkFormat(o.Dir); err != nil {
+		return nil, err
+	}
+	db := &DB{
+		opts:   o,
+		log:    o.Logger,
+		step:   int64(o.Step / time.Second),
+		series: map[string]*seriesState{},
+		stop:   make(chan struct{}),
+		done:   make(chan struct{}),
+	}
+	db.m = newDBMetrics(db, o.Registerer)
+	ok := false
+	defer func() {
+		if !ok {
+			db.closeTSDBs()
+		}
+	}()
+	db.raw, err = openTSDB(filepath.Join(o.Dir, "raw"), "raw", o.RawRetention, o.Step, o)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range o.Tiers {
+		tr := &tier{
+			Tier:   t,
+			name:   tierName(t.Step),
+			stepS:  int64(t.Step / time.Second),
+			pdpCnt: int64(t.Step / o.Step),
+			cfs:    []metric.CF{metric.Average, metric.Min, metric.Max, metric.Last},
+		}
+		if tr.pdpCnt == 1 {
+			// One PDP per row: every consolidation function gives the PDP.
+			tr.cfs = []metric.CF{metric.Average}
+		}
+		tr.db, err = openTSDB(filepath.Join(o.Dir, tr.name), tr.name, t.Retention, t.Step, o)
+		if err != nil {
+			return nil, err
+		}
+		db.tiers = append(db.tiers, tr)
+	}
+	if err := db.recover(); err != nil {
+		return nil, err
+	}
+	ok = true
+	go db.background()
+	return db, nil
+}
+
+func tierName(step time.Duration) string {
+	return fmt.Sprintf("tier-%ds", int64(step/time.Second))
+}
+
+// checkFormat refuses a data directory written by a newer Saguaro and
+// stamps a new one.
+func checkFormat(dir string) error {
+	p := filepath.Join(dir, "FORMAT")
+	b, err := os.ReadFile(p)
+	if errors.Is(err, os.ErrNotExist) {
+		b, _ = json.Marshal(map[string]int{"format": formatVersion})
+		if err := writeFileAtomic(p, b); err != nil {
+			return fmt.Errorf("write %s: %w", p, err)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read %s: %w", p, err)
+	}
+	var f struct {
+		Format int `json:"format"`
+	}
+	if err := json.Unmarshal(b, &f); err != nil {
+		return fmt.Errorf("read %s: not a Saguaro format file: %w", p, err)
+	}
+	if f.Format > formatVersion {
+		return fmt.Errorf("%w: %s says format %d, this version reads up to %d; use a newer Saguaro", ErrNewerFormat, p, f.Format, formatVersion)
+	}
+	return nil
+}
+
+func openTSDB(dir, name string, retention, step time.Duration, o Options) (*tsdb.DB, error) {
+	to := tsdb.DefaultOptions()
+	to.RetentionDuration = retention.Milliseconds()
+	// Backfill and crash replay write behind the head: accept anything
+	// within the retention.
+	to.OutOfOrderTimeWindow = retention.Milliseconds()
+	// Coarse tiers get one row per series every step; size blocks so that
+	// each holds a useful number of rows.
+	minBlock := clampDur(120*step, 2*time.Hour, 31*day)
+	minBlock = minBlock.Truncate(2 * time.Hour)
+	maxBlock := clampDur(retention/10, minBlock, 31*day)
+	maxBlock = maxBlock.Truncate(minBlock)
+	to.MinBlockDuration = minBlock.Milliseconds()
+	to.MaxBlockDuration = maxBlock.Milliseconds()
+	var reg prometheus.Registerer
+	if o.Registerer != nil {
+		reg = prometheus.WrapRegistererWith(prometheus.Labels{"archive": name}, o.Registerer)
+	}
+	db, err := tsdb.Open(dir, o.Logger.With("archive", name), reg, to, nil)
+	if err != nil {
+		return nil, fmt.Errorf("open %s archive in %s: %w", name, dir, err)
+	}
+	return db, nil
+}
+
+func clampDur(d, lo, hi time.Duration) time.Duration {
+	return max(lo, min(d, hi))
+}
+
+// Close writes a checkpoint and closes the store. Acknowledged samples are
+// durable before Close; Close makes the next Open fast.
+func (db *DB) Close() error {
+	db.mu.Lock()
+	if db.closed {
+		db.mu.Unlock()
+		return nil
+	}
+	db.mu.Unlock()
+	close(db.stop)
+	<-db.done
+	err := db.checkpoint()
+	db.inflight.Lock()
+	db.mu.Lock()
+	db.closed = true
+	if jerr := db.jnl.close(); jerr != nil && err == nil {
+		err = fmt.Errorf("close journal: %w", jerr)
+	}
+	db.mu.Unlock()
+	db.inflight.Unlock()
+	if cerr := db.closeTSDBs(); cerr != nil && err == nil {
+		err = cerr
+	}
+	db.m.unregister()
+	return err
+}
+
+func (db *DB) closeTSDBs() error {
+	var errs []error
+	if db.raw != nil {
+		if err := db.raw.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close raw archive: %w", err))
+		}
+	}
+	for _, t := range db.tiers {
+		if t.db != nil {
+			if err := t.db.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close %s archive: %w", t.name, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// background writes checkpoints at the configured interval.
+func (db *DB) background() {
+	defer close(db.done)
+	tk := time.NewTicker(db.opts.CheckpointInterval)
+	defer tk.Stop()
+	for {
+		select {
+		case <-db.stop:
+			return
+		case <-tk.C:
+			if err := db.checkpoint(); err != nil {
+				db.log.Error("storage_checkpoint_failed", "err", err)
+			}
+		}
+	}
+}
+
+// seriesKey is a canonical string of a sorted label set.
+func seriesKey(ls metric.Labels) string {
+	n := 0
+	for _, l := range ls {
+		n += len(l.Name) + len(l.Value) + 2
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, l := range ls {
+		b.WriteString(l.Name)
+		b.WriteByte(0xff)
+		b.WriteString(l.Value)
+		b.WriteByte(0xfe)
+	}
+	return b.String()
+}
+
+// newSeries builds the in-memory state of a series with no reading yet.
+// The caller holds db.mu.
+func (db *DB) newSeries(key string, ls metric.Labels, ds metric.DS) *seriesState {
+	db.nextID++
+	s := &seriesState{key: key, labels: ls.Copy(), ds: ds, jid: db.nextID}
+	s.raw = &tsdbSeries{lbls: toPromLabels(s.labels, "")}
+	s.tiers = make([][]*tsdbSeries, len(db.tiers))
+	for i, t := range db.tiers {
+		s.tiers[i] = make([]*tsdbSeries, len(t.cfs))
+		for k, cf := range t.cfs {
+			s.tiers[i][k] = &tsdbSeries{lbls: toPromLabels(s.labels, cf.String())}
+		}
+	}
+	db.series[key] = s
+	db.m.series.Set(float64(len(db.series)))
+	return s
+}
+
+// toPromLabels copies labels for the TSDB, adding the cf label when cf is
+// not empty.
+func toPromLabels(ls metric.Labels, cf string) labels.Labels {
+	b := labels.NewScratchBuilder(len(ls) + 1)
+	for _, l := range ls {
+		b.Add(strings.Clone(l.Name), strings.Clone(l.Value))
+	}
+	if cf != "" {
+		b.Add(cfLabel, cf)
+	}
+	b.Sort()
+	return b.Labels()
+}
+
+// fromPromLabels converts back, dropping the cf label.
+func fromPromLabels(ls labels.Labels) metric.Labels {
+	out := make(metric.Labels, 0, ls.Len())
+	ls.Range(func(l labels.Label) {
+		if l.Name != cfLabel {
+			out = append(out, metric.Label{Name: l.Name, Value: l.Value})
+		}
+	})
+	return out
+}
+
+
+func isNaN(v float64) bool { return math.IsNaN(v) }

@@ -1,0 +1,108 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Tier is one consolidation archive: rows of Step (a multiple of the PDP
+// step) kept for Retention. XFF is the fraction of a row's PDPs that may be
+// unknown while the row is still known (rrdtool's xff).
+type Tier struct {
+	Step      time.Duration
+	Retention time.Duration
+	XFF       float64
+}
+
+// Options configure a DB.
+type Options struct {
+	Dir          string        // data directory (created if missing)
+	RawRetention time.Duration // how long every polled value is kept; default 35 days
+	Step         time.Duration // finest PDP step, whole seconds; default 60s
+	// Tiers are the consolidation archives, finest first. Default: 60s kept
+	// 14d, 5m kept 90d, 1h kept 2y, 1d kept 10y, each with xff 0.5.
+	Tiers      []Tier
+	Registerer prometheus.Registerer // optional, for self-metrics
+	Logger     *slog.Logger          // optional
+
+	// CheckpointInterval is how often the per-series state is written so
+	// that the state journal stays short; default 5 minutes.
+	CheckpointInterval time.Duration
+}
+
+const day = 24 * time.Hour
+
+// DefaultOptions returns the defaults for a data directory.
+func DefaultOptions(dir string) Options {
+	return Options{
+		Dir:          dir,
+		RawRetention: 35 * day,
+		Step:         time.Minute,
+		Tiers: []Tier{
+			{Step: time.Minute, Retention: 14 * day, XFF: 0.5},
+			{Step: 5 * time.Minute, Retention: 90 * day, XFF: 0.5},
+			{Step: time.Hour, Retention: 2 * 365 * day, XFF: 0.5},
+			{Step: day, Retention: 10 * 365 * day, XFF: 0.5},
+		},
+		CheckpointInterval: 5 * time.Minute,
+	}
+}
+
+// withDefaults fills zero fields from DefaultOptions and checks the rest.
+func (o Options) withDefaults() (Options, error) {
+	d := DefaultOptions(o.Dir)
+	if o.RawRetention == 0 {
+		o.RawRetention = d.RawRetention
+	}
+	if o.Step == 0 {
+		o.Step = d.Step
+	}
+	if o.Tiers == nil {
+		o.Tiers = d.Tiers
+	}
+	if o.CheckpointInterval == 0 {
+		o.CheckpointInterval = d.CheckpointInterval
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	var errs []error
+	if o.Dir == "" {
+		errs = append(errs, errors.New("dir: empty"))
+	}
+	if o.RawRetention < 0 {
+		errs = append(errs, fmt.Errorf("raw retention: %v is negative", o.RawRetention))
+	}
+	if o.Step < time.Second || o.Step%time.Second != 0 {
+		errs = append(errs, fmt.Errorf("step: %v is not a whole number of seconds", o.Step))
+	}
+	if len(o.Tiers) == 0 {
+		errs = append(errs, errors.New("tiers: none"))
+	}
+	seen := map[time.Duration]bool{}
+	for i, t := range o.Tiers {
+		switch {
+		case o.Step > 0 && (t.Step < o.Step || t.Step%o.Step != 0):
+			errs = append(errs, fmt.Errorf("tiers[%d].step: %v is not a multiple of the step %v", i, t.Step, o.Step))
+		case seen[t.Step]:
+			errs = append(errs, fmt.Errorf("tiers[%d].step: %v appears twice", i, t.Step))
+		case i > 0 && t.Step < o.Tiers[i-1].Step:
+			errs = append(errs, fmt.Errorf("tiers[%d].step: %v is finer than the tier before it; list tiers finest first", i, t.Step))
+		}
+		seen[t.Step] = true
+		if t.Retention < t.Step {
+			errs = append(errs, fmt.Errorf("tiers[%d].retention: %v is shorter than its step %v", i, t.Retention, t.Step))
+		}
+		if !(t.XFF >= 0 && t.XFF < 1) {
+			errs = append(errs, fmt.Errorf("tiers[%d].xff: %v is not in [0, 1)", i, t.XFF))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return o, fmt.Errorf("storage options: %w", err)
+	}
+	return o, nil
+}

@@ -1,0 +1,370 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/tsdb"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
+
+	"github.com/saguaro-monitoring/saguaro/pkg/metric"
+)
+
+// RawSeries is one series' raw archive: every polled value (for counting
+// types the rate of the interval before it) at the time it was polled.
+type RawSeries struct {
+	Labels metric.Labels
+	Times  []time.Time
+	Values []float64
+}
+
+// Select returns the series matching q.Match over [q.From, q.To) on a
+// regular grid. It reads the finest tier that still covers q.From whose
+// step is at least q.Step, and consolidates further with q.CF when no tier
+// is coarse enough. Series.Step is the step really used; rows are stamped
+// with the end of their interval and are NaN where unknown; the last row is
+// the last completed one. Series without any value in the range are left
+// out; an empty result is not an error.
+func (db *DB) Select(ctx context.Context, q metric.Query) ([]metric.Series, error) {
+	if !q.To.After(q.From) {
+		return nil, fmt.Errorf("storage select: empty time range [%s, %s)", q.From.UTC().Format(time.RFC3339), q.To.UTC().Format(time.RFC3339))
+	}
+	if q.CF > metric.Last {
+		return nil, fmt.Errorf("storage select: unknown consolidation function %v", q.CF)
+	}
+	ms, err := toMatchers(q.Match)
+	if err != nil {
+		return nil, fmt.Errorf("storage select: %w", err)
+	}
+	db.inflight.RLock()
+	defer db.inflight.RUnlock()
+	if db.isClosed() {
+		return nil, ErrClosed
+	}
+	tr, factor := db.pickTier(q)
+	outStep := tr.stepS * factor
+	first := floorDiv(q.From.Unix(), outStep)*outStep + outStep
+	toSec := q.To.Unix()
+	if q.To.Nanosecond() > 0 {
+		toSec++
+	}
+	last := ceilDiv(toSec, outStep) * outStep
+	last = min(last, floorDiv(db.lastPDP.Load(), outStep)*outStep)
+	if last < first {
+		return nil, nil
+	}
+	n := int((last-first)/outStep) + 1
+	cf := q.CF
+	if len(tr.cfs) == 1 {
+		cf = tr.cfs[0]
+	}
+	ms = append(ms, labels.MustNewMatcher(labels.MatchEqual, cfLabel, cf.String()))
+	qr, err := tr.db.Querier((first-outStep)*1000+1, last*1000)
+	if err != nil {
+		return nil, fmt.Errorf("storage select from %s archive: %w", tr.name, err)
+	}
+	defer qr.Close()
+	ss := qr.Select(ctx, false, nil, ms...)
+	var res []metric.Series
+	var it chunkenc.Iterator
+	var cnt []int
+	for ss.Next() {
+		ser := ss.At()
+		vals := make([]float64, n)
+		for i := range vals {
+			vals[i] = math.NaN()
+		}
+		if factor > 1 && q.CF == metric.Average {
+			cnt = slices.Grow(cnt[:0], n)[:n]
+			clear(cnt)
+		}
+		any := false
+		it = ser.Iterator(it)
+		for it.Next() == chunkenc.ValFloat {
+			t, v := it.At()
+			if math.IsNaN(v) {
+				continue
+			}
+			i := int(ceilDiv(t/1000-first, outStep))
+			if i < 0 || i >= n {
+				continue
+			}
+			any = true
+			if factor == 1 {
+				vals[i] = v
+				continue
+			}
+			switch cur := vals[i]; {
+			case math.IsNaN(cur):
+				vals[i] = v
+			case q.CF == metric.Average:
+				vals[i] = cur + v
+			case q.CF == metric.Min:
+				vals[i] = min(cur, v)
+			case q.CF == metric.Max:
+				vals[i] = max(cur, v)
+			default:
+				vals[i] = v
+			}
+			if q.CF == metric.Average {
+				cnt[i]++
+			}
+		}
+		if err := it.Err(); err != nil {
+			return nil, fmt.Errorf("storage select from %s archive: %w", tr.name, err)
+		}
+		if !any {
+			continue
+		}
+		if factor > 1 && q.CF == metric.Average {
+			for i, c := range cnt {
+				if c > 0 {
+					vals[i] /= float64(c)
+				}
+			}
+		}
+		res = append(res, metric.Series{
+			Labels: fromPromLabels(ser.Labels()),
+			Start:  time.Unix(first, 0).UTC(),
+			Step:   time.Duration(outStep) * time.Second,
+			Values: vals,
+		})
+	}
+	if err := ss.Err(); err != nil {
+		return nil, fmt.Errorf("storage select from %s archive: %w", tr.name, err)
+	}
+	slices.SortFunc(res, func(a, b metric.Series) int { return strings.Compare(seriesKey(a.Labels), seriesKey(b.Labels)) })
+	return res, nil
+}
+
+// pickTier chooses the archive for a query and the factor by which its
+// rows must still be consolidated.
+func (db *DB) pickTier(q metric.Query) (*tier, int64) {
+	req := q.Step
+	if req <= 0 {
+		req = db.opts.Step
+	}
+	wm := db.lastPDP.Load()
+	from := q.From.Unix()
+	var covering []*tier
+	for _, t := range db.tiers {
+		if wm == 0 || from >= wm-int64(t.Retention/time.Second) {
+			covering = append(covering, t)
+		}
+	}
+	if len(covering) == 0 {
+		// Nothing reaches back that far: the longest history is the best.
+		covering = db.tiers[len(db.tiers)-1:]
+	}
+	for _, t := range covering {
+		if t.Step >= req {
+			return t, 1
+		}
+	}
+	t := covering[len(covering)-1]
+	return t, int64((req + t.Step - 1) / t.Step)
+}
+
+// Raw returns the raw archive of the matching series over [from, to).
+func (db *DB) Raw(ctx context.Context, sel metric.Selector, from, to time.Time) ([]RawSeries, error) {
+	ms, err := toMatchers(sel)
+	if err != nil {
+		return nil, fmt.Errorf("storage raw: %w", err)
+	}
+	db.inflight.RLock()
+	defer db.inflight.RUnlock()
+	if db.isClosed() {
+		return nil, ErrClosed
+	}
+	qr, err := db.raw.Querier(from.UnixMilli(), to.UnixMilli()-1)
+	if err != nil {
+		return nil, fmt.Errorf("storage raw: %w", err)
+	}
+	defer qr.Close()
+	ss := qr.Select(ctx, true, nil, ms...)
+	var res []RawSeries
+	var it chunkenc.Iterator
+	for ss.Next() {
+		ser := ss.At()
+		rs := RawSeries{Labels: fromPromLabels(ser.Labels())}
+		it = ser.Iterator(it)
+		for it.Next() == chunkenc.ValFloat {
+			t, v := it.At()
+			rs.Times = append(rs.Times, time.UnixMilli(t).UTC())
+			rs.Values = append(rs.Values, v)
+		}
+		if err := it.Err(); err != nil {
+			return nil, fmt.Errorf("storage raw: %w", err)
+		}
+		if len(rs.Times) > 0 {
+			res = append(res, rs)
+		}
+	}
+	if err := ss.Err(); err != nil {
+		return nil, fmt.Errorf("storage raw: %w", err)
+	}
+	return res, nil
+}
+
+// LabelValues returns the sorted values of label name among the known
+// series matching sel, e.g. every ifName of a device.
+func (db *DB) LabelValues(ctx context.Context, name string, sel metric.Selector) ([]string, error) {
+	if name == "" {
+		return nil, errors.New("storage label values: empty label name")
+	}
+	seen := map[string]struct{}{}
+	err := db.eachSeries(sel, func(ls metric.Labels) {
+		if v := ls.Get(name); v != "" {
+			seen[v] = struct{}{}
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("storage label values of %s: %w", name, err)
+	}
+	out := make([]string, 0, len(seen))
+	for v := range seen {
+		out = append(out, v)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// Series returns the label sets of the known series matching sel, sorted.
+// A series is known from its first reading until it is deleted or its
+// newest data has expired from every archive.
+func (db *DB) Series(ctx context.Context, sel metric.Selector) ([]metric.Labels, error) {
+	var out []metric.Labels
+	err := db.eachSeries(sel, func(ls metric.Labels) { out = append(out, ls.Copy()) })
+	if err != nil {
+		return nil, fmt.Errorf("storage series: %w", err)
+	}
+	slices.SortFunc(out, func(a, b metric.Labels) int { return strings.Compare(seriesKey(a), seriesKey(b)) })
+	return out, nil
+}
+
+// eachSeries calls fn for every known series matching sel. The catalogue
+// is kept in memory (and in checkpoints), so that it is exact after a
+// deletion, which the TSDBs' indexes only reflect after compaction.
+func (db *DB) eachSeries(sel metric.Selector, fn func(metric.Labels)) error {
+	ms, err := toMatchers(sel)
+	if err != nil {
+		return err
+	}
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.closed {
+		return ErrClosed
+	}
+next:
+	for _, s := range db.series {
+		for _, m := range ms {
+			if !m.Matches(s.labels.Get(m.Name)) {
+				continue next
+			}
+		}
+		fn(s.labels)
+	}
+	return nil
+}
+
+// DeleteSeries removes the matching series from every archive and forgets
+// their state; their disk space is freed when the call returns.
+func (db *DB) DeleteSeries(ctx context.Context, sel metric.Selector) error {
+	if len(sel) == 0 {
+		return errors.New("storage delete: empty selector would delete every series")
+	}
+	ms, err := toMatchers(sel)
+	if err != nil {
+		return fmt.Errorf("storage delete: %w", err)
+	}
+	db.inflight.Lock()
+	db.mu.Lock()
+	if db.closed {
+		db.mu.Unlock()
+		db.inflight.Unlock()
+		return ErrClosed
+	}
+	for k, s := range db.series {
+		if sel.Matches(s.labels) {
+			delete(db.series, k)
+		}
+	}
+	db.m.series.Set(float64(len(db.series)))
+	var errs []error
+	// Delete up to the newest value written: a tombstone reaching into the
+	// future would also hide the series if it comes back.
+	maxt := db.maxMs.Load()
+	for i, a := range db.archives() {
+		if err := a.Delete(ctx, math.MinInt64, maxt, ms...); err != nil {
+			errs = append(errs, fmt.Errorf("storage delete from %s archive: %w", db.archiveName(i), err))
+		}
+	}
+	db.mu.Unlock()
+	db.inflight.Unlock()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	// The journal still holds readings of the deleted series: a checkpoint
+	// makes sure a replay cannot bring them back.
+	if err := db.checkpoint(); err != nil {
+		return err
+	}
+	for i, a := range db.archives() {
+		if err := a.CleanTombstones(); err != nil {
+			return fmt.Errorf("storage delete: free space in %s archive: %w", db.archiveName(i), err)
+		}
+	}
+	return nil
+}
+
+func (db *DB) archives() []*tsdb.DB {
+	out := []*tsdb.DB{db.raw}
+	for _, t := range db.tiers {
+		out = append(out, t.db)
+	}
+	return out
+}
+
+func (db *DB) isClosed() bool {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	return db.closed
+}
+
+// toMatchers converts a selector; every series has a name, which also
+// makes an empty selector match everything.
+func toMatchers(sel metric.Selector) ([]*labels.Matcher, error) {
+	ms := make([]*labels.Matcher, 0, len(sel)+2)
+	ms = append(ms, labels.MustNewMatcher(labels.MatchNotEqual, metric.NameLabel, ""))
+	for _, m := range sel {
+		if m.Name == "" {
+			return nil, errors.New("matcher with an empty label name")
+		}
+		t := labels.MatchEqual
+		if m.Regex {
+			t = labels.MatchRegexp
+		}
+		lm, err := labels.NewMatcher(t, m.Name, m.Value)
+		if err != nil {
+			return nil, fmt.Errorf("label %s: bad regular expression %q: %w", m.Name, m.Value, err)
+		}
+		ms = append(ms, lm)
+	}
+	return ms, nil
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+func ceilDiv(a, b int64) int64 { return -floorDiv(-a, b) }
