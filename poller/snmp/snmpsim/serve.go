@@ -133,10 +133,10 @@ type reqVarbind struct {
 // handler holds one goroutine's buffers: requests are decoded and replies
 // encoded without allocating.
 type handler struct {
-	sim  *Sim
-	out  []byte
-	arcs []uint32
-	vbs  []reqVarbind
+	sim   *Sim
+	out   []byte
+	arcs  []uint32
+	vbs   []reqVarbind
 	cur   []int // GETBULK: each repeater's position in the walk
 	start []int // GETBULK: where each repeater began
 	limit int   // the most varbind bytes the reply may carry

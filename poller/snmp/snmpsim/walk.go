@@ -55,8 +55,8 @@ type entry struct {
 // Walk is a parsed capture, sorted by OID. It is immutable and shared by
 // every device that replays it.
 type Walk struct {
-	Name    string
-	entries []entry
+	Name      string
+	entries   []entry
 	ifIndexes []uint32 // the ifTable's indexes, sorted
 }
 
@@ -181,7 +181,9 @@ func ParseWalk(r io.Reader, name string) (*Walk, error) {
 	return w, nil
 }
 
-func startsWithOID(s string) bool { return s != "" && s[0] >= '0' && s[0] <= '9' && strings.Contains(s, " = ") }
+func startsWithOID(s string) bool {
+	return s != "" && s[0] >= '0' && s[0] <= '9' && strings.Contains(s, " = ")
+}
 
 // closedQuote reports whether a STRING value starting with a quote also
 // ends with an unescaped one.
