@@ -495,24 +495,26 @@ func (h *handler) getBulk(w *Walk, b []byte, nonRep, maxRep int) ([]byte, int) {
 
 // noSuchKind tells noSuchInstance from noSuchObject for a GET of a
 // missing OID the way net-snmp does: an OID inside a MIB group the agent
-// serves (mib-2's .1.3.6.1.2.1.G, an enterprise's .1.3.6.1.4.1.E.G, or
-// else the OID's parent) has no such instance; anything else has no such
-// object.
+// serves (mib-2's .1.3.6.1.2.1.G or an enterprise's .1.3.6.1.4.1.E.G) has
+// no such instance, and so has an OID elsewhere with a sibling in the
+// capture; anything else has no such object.
 func (w *Walk) noSuchKind(oid []uint32) byte {
-	n := len(oid) - 1
+	n, sibling := len(oid)-1, true
 	switch {
 	case len(oid) >= 7 && hasPrefix(oid, []uint32{1, 3, 6, 1, 2, 1}):
-		n = 7
+		n, sibling = 7, false
 	case len(oid) >= 8 && hasPrefix(oid, []uint32{1, 3, 6, 1, 4, 1}):
-		n = 8
+		n, sibling = 8, false
 	}
 	if n < 1 {
 		return tagNoSuchObject
 	}
 	group := oid[:n]
 	k, _ := slices.BinarySearchFunc(w.entries, group, cmpEntry)
-	if k < len(w.entries) && hasPrefix(w.entries[k].oid, group) {
-		return tagNoSuchInstance
+	for ; k < len(w.entries) && hasPrefix(w.entries[k].oid, group); k++ {
+		if !sibling || len(w.entries[k].oid) == len(oid) {
+			return tagNoSuchInstance
+		}
 	}
 	return tagNoSuchObject
 }

@@ -392,6 +392,14 @@ func (e entry) text() string {
 		}
 	case tagNull:
 		return ""
+	case tagOpaque:
+		switch {
+		case len(val) == 7 && val[0] == 0x9f && val[1] == 0x78 && val[2] == 4:
+			return fmt.Sprintf("Float: %f", math.Float32frombits(binary.BigEndian.Uint32(val[3:])))
+		case len(val) == 11 && val[0] == 0x9f && val[1] == 0x79 && val[2] == 8:
+			return fmt.Sprintf("Double: %f", math.Float64frombits(binary.BigEndian.Uint64(val[3:])))
+		}
+		return strings.ToUpper(hex.EncodeToString(val))
 	}
 	return string(val)
 }
