@@ -46,6 +46,7 @@ type compiledTable struct {
 	t       Table
 	labelBy []labelCol
 	columns []compiled
+	rows    int // rows seen in the last poll: sizes the next GETBULKs
 }
 
 type labelCol struct{ name, oid string }
@@ -293,12 +294,29 @@ func (p *poll) get(oids []string, fn func(gosnmp.SnmpPDU)) {
 	}
 }
 
-// table walks the label columns, then each metric column.
+// table walks the label and metric columns of a table together: each
+// GETBULK asks for the next rows of every column still going, as net-snmp's
+// snmptable does, so a table costs about rows/repetitions requests however
+// many columns it has.
 func (p *poll) table(t *compiledTable) {
 	dev := p.c.cfg.Device
-	rowLabels := map[string]map[string]string{}
+	nl := len(t.labelBy)
+	roots := make([]string, 0, nl+len(t.columns))
 	for _, lc := range t.labelBy {
-		err := p.walk(lc.oid, func(idx string, pdu gosnmp.SnmpPDU) {
+		roots = append(roots, lc.oid)
+	}
+	for _, col := range t.columns {
+		roots = append(roots, col.obj.OID)
+	}
+	type pending struct {
+		col int
+		idx string
+		r   reading
+	}
+	rowLabels := map[string]map[string]string{}
+	var values []pending
+	colErrs := p.walkColumns(roots, t.rows, func(col int, idx string, pdu gosnmp.SnmpPDU) {
+		if col < nl {
 			v, ok := labelValue(pdu.Type, pdu.Value)
 			if !ok {
 				return
@@ -308,41 +326,163 @@ func (p *poll) table(t *compiledTable) {
 				m = map[string]string{}
 				rowLabels[idx] = m
 			}
-			m[lc.name] = v
-		})
-		if err != nil {
-			p.errs.add(fmt.Errorf("snmp walk %s (%s of %s) on %s: %w", lc.oid, lc.name, t.t.Name, dev, err))
+			m[t.labelBy[col].name] = v
+			return
 		}
+		r, err := convert(pdu.Type, pdu.Value)
+		if err != nil {
+			p.errs.add(fmt.Errorf("snmp walk %s on %s: %s: %w", roots[col], dev, pdu.Name, err))
+			return
+		}
+		values = append(values, pending{col - nl, idx, r})
+	})
+	for i, err := range colErrs {
+		if err == nil {
+			continue
+		}
+		what := ""
+		if i < nl {
+			what = t.labelBy[i].name
+		} else {
+			what = t.columns[i-nl].obj.Metric
+		}
+		p.errs.add(fmt.Errorf("snmp walk %s (%s of %s) on %s: %w", roots[i], what, t.t.Name, dev, err))
 	}
 	rows := make(map[string]metric.Labels, len(rowLabels))
-	row := func(idx string) metric.Labels {
-		if l, ok := rows[idx]; ok {
-			return l
-		}
-		m := rowLabels[idx]
-		if m == nil {
-			m = map[string]string{}
-		}
-		if t.t.IndexLabel != "" {
-			m[t.t.IndexLabel] = idx
-		}
-		l := metric.FromMap(m)
-		rows[idx] = l
-		return l
-	}
-	for _, col := range t.columns {
-		err := p.walk(col.obj.OID, func(idx string, pdu gosnmp.SnmpPDU) {
-			r, err := convert(pdu.Type, pdu.Value)
-			if err != nil {
-				p.errs.add(fmt.Errorf("snmp walk %s on %s: %s: %w", col.obj.OID, dev, pdu.Name, err))
-				return
+	for _, v := range values {
+		l, ok := rows[v.idx]
+		if !ok {
+			m := rowLabels[v.idx]
+			if m == nil {
+				m = map[string]string{}
 			}
-			p.sample(mergeLabels(row(idx), col.labels), col.obj.DS, r)
-		})
-		if err != nil {
-			p.errs.add(fmt.Errorf("snmp walk %s (%s of %s) on %s: %w", col.obj.OID, col.obj.Metric, t.t.Name, dev, err))
+			if t.t.IndexLabel != "" {
+				m[t.t.IndexLabel] = v.idx
+			}
+			l = metric.FromMap(m)
+			rows[v.idx] = l
 		}
+		col := t.columns[v.col]
+		p.sample(mergeLabels(l, col.labels), col.obj.DS, v.r)
 	}
+	if len(rows) > 0 {
+		t.rows = len(rows)
+	}
+}
+
+// walkColumns walks several columns at once and returns each column's
+// error (nil when it ended normally). rowsHint, the row count seen last
+// time, keeps GETBULK from fetching far past a small table's end.
+func (p *poll) walkColumns(roots []string, rowsHint int, fn func(col int, idx string, pdu gosnmp.SnmpPDU)) []error {
+	g := p.c.g
+	errs := make([]error, len(roots))
+	pos := slices.Clone(roots)
+	active := make([]int, len(roots)) // columns still walking
+	for i := range active {
+		active[i] = i
+	}
+	reps := p.c.cfg.MaxRepetitions
+	if rowsHint > 0 && rowsHint+1 < reps {
+		reps = rowsHint + 1
+	}
+	// Bound one request's varbinds as a single-column walk would.
+	maxVarbinds := max(p.c.cfg.MaxRepetitions, 10) * 4
+	for req := 0; len(active) > 0; req++ {
+		if req >= maxWalkRequests {
+			for _, c := range active {
+				errs[c] = fmt.Errorf("walk not finished after %d requests", maxWalkRequests)
+			}
+			return errs
+		}
+		if err := p.expired(); err != nil {
+			for _, c := range active {
+				errs[c] = err
+			}
+			return errs
+		}
+		// Request at most as many columns as fit maxVarbinds at reps.
+		batch := active
+		if n := min(max(maxVarbinds/max(reps, 1), 1), p.c.cfg.MaxOIDs); len(batch) > n {
+			batch = batch[:n]
+		}
+		oids := make([]string, len(batch))
+		for i, c := range batch {
+			oids[i] = pos[c]
+		}
+		var resp *gosnmp.SnmpPacket
+		var err error
+		if g.Version == gosnmp.Version1 {
+			resp, err = g.GetNext(oids)
+		} else {
+			resp, err = g.GetBulk(oids, 0, uint32(reps))
+		}
+		if err != nil {
+			for _, c := range batch {
+				errs[c] = err
+			}
+			active = slices.DeleteFunc(active, func(c int) bool { return slices.Contains(batch, c) })
+			continue
+		}
+		switch resp.Error {
+		case gosnmp.NoError:
+		case gosnmp.NoSuchName:
+			// v1: the named column ran off the end of the MIB view.
+			i := int(resp.ErrorIndex) - 1
+			if g.Version != gosnmp.Version1 || i < 0 || i >= len(batch) {
+				return setAll(errs, active, fmt.Errorf("agent error %s", resp.Error))
+			}
+			done := batch[i]
+			active = slices.DeleteFunc(active, func(c int) bool { return c == done })
+			continue
+		case gosnmp.TooBig:
+			if reps > 1 && g.Version != gosnmp.Version1 {
+				reps /= 2
+				continue
+			}
+			if len(batch) > 1 {
+				maxVarbinds = max(len(batch)/2, 1) * max(reps, 1)
+				continue
+			}
+			return setAll(errs, active, fmt.Errorf("agent says tooBig for a single varbind after %s", oids[0]))
+		default:
+			return setAll(errs, active, fmt.Errorf("agent error %s after %s", resp.Error, span(oids)))
+		}
+		vars := resp.Variables
+		if len(vars) == 0 {
+			return errs
+		}
+		stopped := make(map[int]bool, len(batch))
+		// Row r of column i is vars[r*len(batch)+i].
+		for k, v := range vars {
+			c := batch[k%len(batch)]
+			if stopped[c] {
+				continue
+			}
+			root := roots[c]
+			switch {
+			case v.Type == gosnmp.EndOfMibView || v.Type == gosnmp.NoSuchObject || v.Type == gosnmp.NoSuchInstance,
+				len(v.Name) <= len(root) || v.Name[len(root)] != '.' || v.Name[:len(root)] != root:
+				stopped[c] = true
+				continue
+			case oidCompare(v.Name, pos[c]) <= 0:
+				errs[c] = fmt.Errorf("agent's OIDs do not increase: %s after %s", v.Name, pos[c])
+				stopped[c] = true
+				continue
+			}
+			fn(c, v.Name[len(root)+1:], v)
+			pos[c] = v.Name
+		}
+		// A column the response did not reach at all is still going.
+		active = slices.DeleteFunc(active, func(c int) bool { return stopped[c] })
+	}
+	return errs
+}
+
+func setAll(errs []error, cols []int, err error) []error {
+	for _, c := range cols {
+		errs[c] = err
+	}
+	return errs
 }
 
 // maxWalkRequests bounds one column walk against agents that never end it.

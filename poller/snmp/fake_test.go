@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -111,7 +112,19 @@ func (tb table) serve(req *gosnmp.SnmpPacket) *gosnmp.SnmpPacket {
 		if req.PDUType == gosnmp.GetNextRequest {
 			n = 1
 		}
-		resp.Variables = tb.next(req.Variables[0].Name, n)
+		// Interleaved, as an agent answers: row r of column i at r*cols+i.
+		cols := make([][]gosnmp.SnmpPDU, len(req.Variables))
+		for i, v := range req.Variables {
+			cols[i] = tb.next(v.Name, n)
+			for len(cols[i]) < n {
+				cols[i] = append(cols[i], cols[i][len(cols[i])-1])
+			}
+		}
+		for r := 0; r < n; r++ {
+			for i := range cols {
+				resp.Variables = append(resp.Variables, cols[i][r])
+			}
+		}
 	}
 	return resp
 }
@@ -380,5 +393,63 @@ func TestOIDCompare(t *testing.T) {
 		if got := oidCompare(tc.a, tc.b); got != tc.want {
 			t.Errorf("oidCompare(%s, %s) = %d, want %d", tc.a, tc.b, got, tc.want)
 		}
+	}
+}
+
+// A sparse table longer than one GETBULK, walked with fewer OIDs per
+// request than it has columns: every row of every column arrives once.
+func TestMultiColumnWalkOfSparseTable(t *testing.T) {
+	var mib table
+	const rows = 23
+	for col := 1; col <= 3; col++ {
+		for r := 1; r <= rows; r++ {
+			if col == 2 && r%5 == 0 {
+				continue // column 2 lacks every fifth row
+			}
+			name := ".1.3.6.1.4.1.9999.1.1." + strconv.Itoa(col) + "." + strconv.Itoa(r)
+			if col == 1 {
+				mib = append(mib, gosnmp.SnmpPDU{Name: name, Type: gosnmp.OctetString, Value: "row" + strconv.Itoa(r)})
+			} else {
+				mib = append(mib, gosnmp.SnmpPDU{Name: name, Type: gosnmp.Counter64, Value: uint64(col*1000 + r)})
+			}
+		}
+	}
+	mib = append(mib, gosnmp.SnmpPDU{Name: ".1.3.6.1.4.1.9999.2.0", Type: gosnmp.Integer, Value: 1})
+	for _, version := range []string{"2c", "1"} {
+		t.Run("v"+version, func(t *testing.T) {
+			var reqs atomic.Int64
+			fa := startFake(t, &fakeAgent{reply: func(req *gosnmp.SnmpPacket) *gosnmp.SnmpPacket {
+				reqs.Add(1)
+				return mib.serve(req)
+			}})
+			cfg := fakeConfig(fa.addr)
+			cfg.Version, cfg.MaxOIDs, cfg.MaxRepetitions = version, 2, 4
+			cfg.Tables = []Table{{Name: "t", IndexLabel: "idx", LabelColumns: map[string]string{"name": ".1.3.6.1.4.1.9999.1.1.1"},
+				Columns: []Object{
+					{OID: ".1.3.6.1.4.1.9999.1.1.2", Metric: "b", DS: counter},
+					{OID: ".1.3.6.1.4.1.9999.1.1.3", Metric: "c", DS: counter},
+				}}}
+			c := mustNew(t, cfg)
+			for poll := 0; poll < 2; poll++ {
+				s, err := c.Poll(t.Context(), time.Now())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n := len(byName(s, "b")); n != rows-rows/5 {
+					t.Errorf("%d samples of b, want %d", n, rows-rows/5)
+				}
+				if n := len(byName(s, "c")); n != rows {
+					t.Errorf("%d samples of c, want %d", n, rows)
+				}
+				for _, x := range s {
+					r, _ := strconv.Atoi(x.Labels.Get("idx"))
+					col := map[string]int{"b": 2, "c": 3}[x.Labels.Get(metric.NameLabel)]
+					if x.Count != uint64(col*1000+r) || x.Labels.Get("name") != "row"+strconv.Itoa(r) {
+						t.Errorf("sample %v = %d", x.Labels, x.Count)
+					}
+				}
+			}
+			t.Logf("%d requests for two polls", reqs.Load())
+		})
 	}
 }
