@@ -205,6 +205,7 @@ devices:
 		}
 	}
 	c1, t1 := snmpGetCounter(t, agent.Addr, loOctets), time.Now()
+	t.Logf("first known lo rate after %v", t1.Sub(t0).Round(time.Second))
 	if lo.ID == "" {
 		t.Fatalf("no interface_traffic graph for lab/lo after 75 s; logs:\n%s", logs.String())
 	}

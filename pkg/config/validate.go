@@ -39,7 +39,8 @@ func (c *Config) Validate() error {
 		errs = append(errs, &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
 	}
 
-	if err := checkHostPort(c.Listen, false); err != nil {
+	// Port 0 asks the system for a free port (tests, side-by-side runs).
+	if err := checkHostPort(c.Listen, false, true); err != nil {
 		add("listen", "%v", err)
 	}
 	if strings.TrimSpace(c.DataDir) == "" {
@@ -116,7 +117,7 @@ func checkInterval(add func(string, string, ...any), p string, interval, timeout
 }
 
 func (c *Config) validateSNMP(add func(string, string, ...any), p string, s *SNMP, pollTimeout time.Duration) {
-	if err := checkHostPort(s.Address, true); err != nil {
+	if err := checkHostPort(s.Address, true, false); err != nil {
 		add(p+".address", "%v", err)
 	}
 	switch s.Version {
@@ -161,8 +162,9 @@ func (c *Config) validateHTTP(add func(string, string, ...any), p string, h *HTT
 	}
 }
 
-// checkHostPort accepts host:port; with portOptional a bare host is fine too.
-func checkHostPort(s string, portOptional bool) error {
+// checkHostPort accepts host:port; with portOptional a bare host is fine
+// too, with zeroPort port 0 (any free port).
+func checkHostPort(s string, portOptional, zeroPort bool) error {
 	if s == "" {
 		return errors.New("must be set (host:port)")
 	}
@@ -175,6 +177,9 @@ func checkHostPort(s string, portOptional bool) error {
 	}
 	_ = host
 	n, err := strconv.Atoi(port)
+	if zeroPort && err == nil && n == 0 {
+		return nil
+	}
 	if err != nil || n < 1 || n > 65535 {
 		return fmt.Errorf("%q: port must be a number from 1 to 65535", s)
 	}
