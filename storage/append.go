@@ -281,8 +281,15 @@ func (db *DB) commit(ctx context.Context, outs []out) error {
 	n := len(db.tiers) + 1
 	apps := make([]storage.Appender, n)
 	var errs []error
-	nerr := 0
+	nerr, expired := 0, 0
+	newest := db.maxMs.Load()
 	for _, o := range outs {
+		if o.t < newest-db.retentionMs(o.archive) {
+			// Backfilled history older than the archive keeps: the TSDB
+			// would drop it at the next compaction anyway.
+			expired++
+			continue
+		}
 		app := apps[o.archive]
 		if app == nil {
 			app = db.archive(o.archive).Appender(ctx)
@@ -310,7 +317,7 @@ func (db *DB) commit(ctx context.Context, outs []out) error {
 	if nerr > maxReportedErrors {
 		errs = append(errs, fmt.Errorf("%d more values not stored", nerr-maxReportedErrors))
 	}
-	db.m.rows.Add(float64(len(outs) - nerr))
+	db.m.rows.Add(float64(len(outs) - nerr - expired))
 	if len(errs) > 0 {
 		db.m.appendErrors.Inc()
 	}
@@ -324,6 +331,13 @@ func (db *DB) archive(i int) interface {
 		return db.raw
 	}
 	return db.tiers[i-1].db
+}
+
+func (db *DB) retentionMs(i int) int64 {
+	if i == 0 {
+		return db.opts.RawRetention.Milliseconds()
+	}
+	return db.tiers[i-1].Retention.Milliseconds()
 }
 
 func (db *DB) archiveName(i int) string {

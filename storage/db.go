@@ -209,11 +209,54 @@ func openTSDB(dir, name string, retention, step time.Duration, o Options) (*tsdb
 	if o.Registerer != nil {
 		reg = prometheus.WrapRegistererWith(prometheus.Labels{"archive": name}, o.Registerer)
 	}
-	db, err := tsdb.Open(dir, o.Logger.With("archive", name), reg, to, nil)
+	log := o.Logger.With("archive", name)
+	db, err := tsdb.Open(dir, log, reg, to, nil)
 	if err != nil {
-		return nil, fmt.Errorf("open %s archive in %s: %w", name, dir, err)
+		// A damaged block must not take the whole archive down: move it
+		// aside, say so, and open the rest.
+		moved, qerr := quarantineBlocks(dir, log)
+		if qerr != nil || len(moved) == 0 {
+			return nil, fmt.Errorf("open %s archive in %s: %w", name, dir, err)
+		}
+		log.Error("storage_blocks_quarantined", "blocks", strings.Join(moved, ", "), "err", err)
+		if db, err = tsdb.Open(dir, log, reg, to, nil); err != nil {
+			return nil, fmt.Errorf("open %s archive in %s after moving damaged blocks to %s: %w", name, dir, strings.Join(moved, ", "), err)
+		}
 	}
 	return db, nil
+}
+
+// quarantineBlocks moves every block of dir that does not open into
+// <data dir>/damaged/<archive>/ and returns where they went.
+func quarantineBlocks(dir string, log *slog.Logger) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var moved []string
+	for _, e := range ents {
+		if !e.IsDir() {
+			continue
+		}
+		bdir := filepath.Join(dir, e.Name())
+		if _, err := os.Stat(filepath.Join(bdir, "meta.json")); err != nil {
+			continue // not a block
+		}
+		b, err := tsdb.OpenBlock(log, bdir, nil, nil)
+		if err == nil {
+			b.Close()
+			continue
+		}
+		dst := filepath.Join(filepath.Dir(dir), "damaged", filepath.Base(dir), e.Name())
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return moved, err
+		}
+		if err := os.Rename(bdir, dst); err != nil {
+			return moved, err
+		}
+		moved = append(moved, dst)
+	}
+	return moved, nil
 }
 
 func clampDur(d, lo, hi time.Duration) time.Duration {
