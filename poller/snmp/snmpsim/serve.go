@@ -375,11 +375,14 @@ func appendException(b, oidTLV []byte, tag byte) []byte {
 
 func exceptionFits(b, oidTLV []byte, limit int) bool { return len(b)+len(oidTLV)+5 <= limit }
 
-func cmpEntry(e entry, o []uint32) int { return slices.Compare(e.oid, o) }
+// search finds oid in the walk: its position, or where it would go.
+func (w *Walk) search(oid []uint32) (int, bool) {
+	return slices.BinarySearchFunc(w.oids, oid, slices.Compare[[]uint32])
+}
 
 func (h *handler) get(w *Walk, b []byte, v1 bool) ([]byte, int, int) {
 	for i, vb := range h.vbs {
-		k, found := slices.BinarySearchFunc(w.entries, vb.oid, cmpEntry)
+		k, found := w.search(vb.oid)
 		if found && !(v1 && w.entries[k].tag == tagCounter64) {
 			if !h.fits(b, &w.entries[k]) {
 				return b, errTooBig, 0
@@ -401,7 +404,7 @@ func (h *handler) get(w *Walk, b []byte, v1 bool) ([]byte, int, int) {
 // next returns the index of the first entry after oid, skipping Counter64
 // for SNMPv1; len(entries) at the end of the MIB view.
 func (w *Walk) next(oid []uint32, v1 bool) int {
-	k, found := slices.BinarySearchFunc(w.entries, oid, cmpEntry)
+	k, found := w.search(oid)
 	if found {
 		k++
 	}
@@ -510,7 +513,7 @@ func (w *Walk) noSuchKind(oid []uint32) byte {
 		return tagNoSuchObject
 	}
 	group := oid[:n]
-	k, _ := slices.BinarySearchFunc(w.entries, group, cmpEntry)
+	k, _ := w.search(group)
 	for ; k < len(w.entries) && hasPrefix(w.entries[k].oid, group); k++ {
 		if !sibling || len(w.entries[k].oid) == len(oid) {
 			return tagNoSuchInstance
