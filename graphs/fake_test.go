@@ -70,21 +70,15 @@ func (f *fakeQuerier) Select(_ context.Context, q metric.Query) ([]metric.Series
 			}
 		}
 		// Crop to rows whose time stamp lies in (From, To+step).
-		var vals []float64
-		var start time.Time
-		for i, v := range tier.Values {
-			ts := tier.TimeAt(i)
-			if !ts.After(q.From) || !ts.Before(q.To.Add(tier.Step)) {
-				continue
-			}
-			if vals == nil {
-				start = ts
-			}
-			vals = append(vals, v)
-		}
-		if vals == nil {
+		st := int64(tier.Step / time.Second)
+		first := tier.Start.Unix()
+		lo := max(0, int(floorDiv(q.From.Unix()-first, st))+1)
+		hi := min(len(tier.Values), int(ceilDiv(q.To.Unix()+st-first, st)))
+		if lo >= hi {
 			continue
 		}
+		vals := tier.Values[lo:hi]
+		start := tier.TimeAt(lo)
 		out = append(out, metric.Series{Labels: s.labels, Start: start, Step: tier.Step, Values: vals})
 	}
 	return out, nil

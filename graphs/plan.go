@@ -496,13 +496,14 @@ func (p *Plan) plotHeightEstimate() float64 {
 	return max(float64(p.opts.Height-62-lines*legendLine-8), 10)
 }
 
-// niceStep rounds d up to 1, 2, 2.5 or 5 times a power of ten.
+// niceStep rounds d up to 1, 2 or 5 times a power of ten (2.5 would need
+// a decimal on every other label).
 func niceStep(d, base float64) float64 {
 	if !(d > 0) || math.IsInf(d, 0) {
 		return 1
 	}
 	e := math.Pow(10, math.Floor(math.Log10(d)))
-	for _, m := range []float64{1, 2, 2.5, 5, 10} {
+	for _, m := range []float64{1, 2, 5, 10} {
 		if m*e >= d*(1-1e-9) {
 			return m * e
 		}

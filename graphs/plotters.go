@@ -111,9 +111,16 @@ func (f xform) reverseEdge(path vg.Path, t0 float64, i, j int, value func(int) f
 	return path
 }
 
-type background struct{ color color.Color }
+type background struct {
+	color color.Color
+	pix   *pixels
+}
 
 func (b *background) Plot(c draw.Canvas, _ *plot.Plot) {
+	if b.pix != nil {
+		b.pix.rect(c, b.color)
+		return
+	}
 	c.SetColor(b.color)
 	c.Fill(c.Rectangle.Path())
 }
@@ -165,8 +172,9 @@ func snap(l vg.Length) vg.Length {
 // areaPlot fills AREA and STACK items from their base (zero or the stack
 // below) to their top.
 type areaPlot struct {
-	s *PlanSeries
-	p *Plan
+	s   *PlanSeries
+	p   *Plan
+	pix *pixels // nil: draw through the vg canvas (SVG)
 }
 
 func (a *areaPlot) Plot(c draw.Canvas, plt *plot.Plot) {
@@ -180,8 +188,20 @@ func (a *areaPlot) Plot(c draw.Canvas, plt *plot.Plot) {
 		return base[k]
 	}
 	top := func(k int) float64 { return bottom(k) + vals[k] }
+	known := func(k int) bool { return !math.IsNaN(vals[k]) }
+	if a.pix != nil {
+		var tp, bp vg.Path
+		var tv, bv []vertex
+		runs(len(vals), known, func(i, j int) {
+			tp = f.edge(tp[:0], t0, i, j, top, true)
+			bp = f.edge(bp[:0], t0, i, j, bottom, true)
+			tv, bv = a.pix.vertices(tv[:0], tp), a.pix.vertices(bv[:0], bp)
+			a.pix.fillBand(c, tv, bv, a.s.Color)
+		})
+		return
+	}
 	var path vg.Path
-	runs(len(vals), func(k int) bool { return !math.IsNaN(vals[k]) }, func(i, j int) {
+	runs(len(vals), known, func(i, j int) {
 		path = f.edge(path, t0, i, j, top, true)
 		path = f.reverseEdge(path, t0, i, j, bottom)
 		path.Close()
@@ -194,8 +214,9 @@ func (a *areaPlot) Plot(c draw.Canvas, plt *plot.Plot) {
 
 // linePlot strokes LINE items.
 type linePlot struct {
-	s *PlanSeries
-	p *Plan
+	s   *PlanSeries
+	p   *Plan
+	pix *pixels
 }
 
 func (l *linePlot) Plot(c draw.Canvas, plt *plot.Plot) {
@@ -208,6 +229,10 @@ func (l *linePlot) Plot(c draw.Canvas, plt *plot.Plot) {
 		path = f.edge(path, t0, i, j, value, true)
 	})
 	if len(path) == 0 {
+		return
+	}
+	if l.pix != nil && len(l.s.Dashes) == 0 {
+		l.pix.stroke(c, path, l.s.Width, l.s.Color)
 		return
 	}
 	c.SetLineStyle(draw.LineStyle{Color: l.s.Color, Width: px(l.s.Width), Dashes: dashes(l.s.Dashes)})
@@ -231,8 +256,9 @@ func dashes(d []float64) []vg.Length {
 // tickPlot draws a short mark at the bottom of the plot area for every row
 // whose value is known and not zero, like rrdtool's TICK.
 type tickPlot struct {
-	s *PlanSeries
-	p *Plan
+	s   *PlanSeries
+	p   *Plan
+	pix *pixels
 }
 
 func (t *tickPlot) Plot(c draw.Canvas, plt *plot.Plot) {
@@ -252,7 +278,11 @@ func (t *tickPlot) Plot(c draw.Canvas, plt *plot.Plot) {
 		path.Line(vg.Point{X: x0, Y: c.Min.Y + h})
 		path.Close()
 	}
-	if len(path) > 0 {
+	switch {
+	case len(path) == 0:
+	case t.pix != nil:
+		t.pix.fill(c, path, t.s.Color)
+	default:
 		c.SetColor(t.s.Color)
 		c.Fill(path)
 	}

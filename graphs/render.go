@@ -104,6 +104,12 @@ func (p *Plan) draw() *vgimg.Canvas {
 	cv := vgimg.NewWith(vgimg.UseWH(px(W), px(H)), vgimg.UseDPI(DPI), vgimg.UseBackgroundColor(th.bg))
 	dc := draw.New(cv)
 	lay := p.layout()
+	var pix *pixels
+	if rgba, ok := cv.Image().(*image.RGBA); ok {
+		pix = &pixels{img: rgba, h: H}
+	}
+	th2 := newFastText(pix)
+	defer th2.close()
 
 	legendH := 0.0
 	if lay.legend {
@@ -112,7 +118,8 @@ func (p *Plan) draw() *vgimg.Canvas {
 	area := draw.Crop(dc, px(4), -px(rightMargin), px(legendH+4), -px(6))
 
 	pl := plot.New()
-	pl.BackgroundColor = th.bg
+	pl.BackgroundColor = nil // the canvas starts filled
+	pl.TextHandler = th2
 	style := func(f font.Font, size float64, c color.Color) text.Style {
 		return text.Style{Color: c, Font: font.From(f, font.Length(size)), Handler: pl.TextHandler}
 	}
@@ -137,11 +144,12 @@ func (p *Plan) draw() *vgimg.Canvas {
 		a.Tick.Length = px(4)
 		a.Tick.Label.Font = font.From(sans, tickSize)
 		a.Tick.Label.Color = th.muted
+		a.Tick.Label.Handler = th2
 		a.Label.TextStyle = style(sans, labelSize, th.muted)
 	}
 	pl.X.Tick.Label.XAlign, pl.X.Tick.Label.YAlign = draw.XCenter, draw.YTop
 	pl.Y.Tick.Label.XAlign, pl.Y.Tick.Label.YAlign = draw.XRight, draw.YCenter
-	xt := &timeTicker{loc: p.opts.Location, pixels: plotW}
+	xt := &timeTicker{loc: p.opts.Location, pixels: plotW, span: p.opts.To.Sub(p.opts.From)}
 	yt := &valueTicker{base: p.Base, pixels: plotH}
 	if lay.ticks {
 		pl.X.Tick.Marker = xt
@@ -155,7 +163,7 @@ func (p *Plan) draw() *vgimg.Canvas {
 		pl.Y.Label.Padding = px(4)
 	}
 
-	pl.Add(&background{color: th.plotBg})
+	pl.Add(&background{color: th.plotBg, pix: pix})
 	if lay.ticks {
 		pl.Add(&gridLines{x: xt, y: yt, major: th.grid, minor: th.minorGrid})
 	}
@@ -167,11 +175,11 @@ func (p *Plan) draw() *vgimg.Canvas {
 		}
 		switch s.Type {
 		case TypeArea, TypeStack:
-			pl.Add(&areaPlot{s: s, p: p})
+			pl.Add(&areaPlot{s: s, p: p, pix: pix})
 		case TypeLine:
-			pl.Add(&linePlot{s: s, p: p})
+			pl.Add(&linePlot{s: s, p: p, pix: pix})
 		case TypeTick:
-			pl.Add(&tickPlot{s: s, p: p})
+			pl.Add(&tickPlot{s: s, p: p, pix: pix})
 		}
 	}
 	for i := range p.Rules {
@@ -183,7 +191,7 @@ func (p *Plan) draw() *vgimg.Canvas {
 	pl.Draw(area)
 
 	if lay.legend {
-		p.drawLegend(draw.Crop(dc, px(8), -px(8), px(4), -px(H-legendH)), th)
+		p.drawLegend(draw.Crop(dc, px(8), -px(8), px(4), -px(H-legendH)), th, th2)
 	}
 	return cv
 }
@@ -200,33 +208,22 @@ func hasKnown(vals []float64) bool {
 // PNG draws the plan as a PNG image of exactly Width x Height pixels.
 func (p *Plan) PNG(w io.Writer) error {
 	cv := p.draw()
-	img := cv.Image()
-	if rgba, ok := img.(*image.RGBA); ok {
-		img = rgba
+	var err error
+	if rgba, ok := cv.Image().(*image.RGBA); ok {
+		err = encodePNG(w, rgba)
+	} else {
+		err = png.Encode(w, cv.Image())
 	}
-	if err := pngEncoder.Encode(w, img); err != nil {
+	if err != nil {
 		return fmt.Errorf("graph %q: encode png: %w", p.tmpl.Name, err)
 	}
 	return nil
 }
 
-// pngEncoder trades a little size for speed: encoding dominates the render
-// time at default compression.
-var pngEncoder = &png.Encoder{CompressionLevel: png.BestSpeed, BufferPool: &pngPool{}}
-
-type pngPool struct{ p sync.Pool }
-
-func (b *pngPool) Get() *png.EncoderBuffer {
-	v, _ := b.p.Get().(*png.EncoderBuffer)
-	return v
-}
-
-func (b *pngPool) Put(e *png.EncoderBuffer) { b.p.Put(e) }
-
 // drawLegend draws the legend table: a swatch, then cells in columns as
 // wide as their widest entry.
-func (p *Plan) drawLegend(c draw.Canvas, th theme) {
-	st := text.Style{Color: th.fg, Font: font.From(sans, legendSize), Handler: plot.DefaultTextHandler,
+func (p *Plan) drawLegend(c draw.Canvas, th theme, h text.Handler) {
+	st := text.Style{Color: th.fg, Font: font.From(sans, legendSize), Handler: h,
 		XAlign: draw.XLeft, YAlign: draw.YCenter}
 	var widths []vg.Length
 	for _, l := range p.Legend {

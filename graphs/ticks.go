@@ -66,6 +66,7 @@ var timeUnits = []timeUnit{
 type timeTicker struct {
 	loc    *time.Location
 	pixels float64
+	span   time.Duration // the requested range, which picks the label format
 
 	min, max float64
 	ticks    []plot.Tick
@@ -76,17 +77,19 @@ func (t *timeTicker) Ticks(lo, hi float64) []plot.Tick {
 		return t.ticks
 	}
 	t.min, t.max = lo, hi
-	t.ticks = timeTicks(lo, hi, t.pixels, t.loc)
+	t.ticks = timeTicks(lo, hi, t.pixels, t.span, t.loc)
 	return t.ticks
 }
 
-func timeTicks(lo, hi, pixels float64, loc *time.Location) []plot.Tick {
+func timeTicks(lo, hi, pixels float64, span time.Duration, loc *time.Location) []plot.Tick {
 	if loc == nil {
 		loc = time.UTC
 	}
-	span := time.Duration((hi - lo) * float64(time.Second))
-	if !(span > 0) {
+	if !(hi > lo) {
 		return nil
+	}
+	if span <= 0 {
+		span = time.Duration((hi - lo) * float64(time.Second))
 	}
 	maxLabels := max(pixels/90, 2)
 	u := timeUnits[len(timeUnits)-1]
@@ -182,10 +185,12 @@ func (t *valueTicker) Ticks(lo, hi float64) []plot.Tick {
 }
 
 // valueStep is the labelled tick step for a value range drawn over pixels:
-// a round number (1, 2, 2.5 or 5 times a power of ten) of the SI-scaled
+// a round number (1, 2 or 5 times a power of ten) of the SI-scaled
 // values, about every 32 pixels.
 func valueStep(lo, hi, pixels, base float64) (step, div float64, prefix string) {
-	div, prefix = siScale(math.Max(math.Abs(lo), math.Abs(hi)), base)
+	// Just below the top, so a range ending at 1000 is labelled up to
+	// "1000", not "1.0 k".
+	div, prefix = siScale(math.Max(math.Abs(lo), math.Abs(hi))*(1-1e-9), base)
 	n := max(math.Floor(pixels/32), 2)
 	return niceStep((hi-lo)/div/n, base) * div, div, prefix
 }
@@ -195,11 +200,7 @@ func valueTicks(lo, hi, pixels, base float64) []plot.Tick {
 		return nil
 	}
 	st, div, prefix := valueStep(lo, hi, pixels, base)
-	mant := st / div / math.Pow(10, math.Floor(math.Log10(st/div)))
 	minor := st / 2
-	if math.Abs(mant-2.5) < 1e-9 {
-		minor = st / 5
-	}
 	// Decimals needed to print every labelled (scaled) value exactly.
 	dec := 0
 	for dec < 6 {

@@ -1,0 +1,104 @@
+package graphs
+
+import (
+	"bytes"
+	"flag"
+	"image"
+	"image/png"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"gonum.org/v1/plot/cmpimg"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden images in testdata/golden")
+
+// everyDrawType uses every item type, cdefs, vdefs and GPRINT legends.
+func everyDrawType() Template {
+	t := anchorTemplate()
+	t.Name = "every_type"
+	t.CDefs = []CDef{
+		{Name: "tot", RPN: "a,b,+,c,+"},
+		{Name: "spike", RPN: "c,1e6,GT"},
+		{Name: "smooth", RPN: "tot,7200,TRENDNAN"},
+	}
+	t.VDefs = []VDef{
+		{Name: "p95", Ref: "tot", Func: "PERCENT", Arg: 95},
+		{Name: "amax", Ref: "a", Func: "MAXIMUM"},
+		{Name: "alast", Ref: "a", Func: "LAST"},
+		{Name: "aavg", Ref: "a", Func: "AVERAGE"},
+	}
+	t.Items = []Item{
+		{Type: "AREA", Ref: "a", Color: "#00CF00", Legend: "Inbound"},
+		{Type: "GPRINT", Ref: "alast", Format: "Cur:%8.2lf%s"},
+		{Type: "GPRINT", Ref: "aavg", Format: "Avg:%8.2lf%s"},
+		{Type: "GPRINT", Ref: "amax", Format: "Max:%8.2lf%s\\n"},
+		{Type: "STACK", Ref: "b", Color: "#002A9780", Legend: "Outbound (alpha)"},
+		{Type: "LINE", Ref: "d", Color: "#FF0000", Width: 2, Legend: "Limit"},
+		{Type: "LINE", Ref: "smooth", Color: "#000000", Width: 1, Dashes: []float64{4, 2}, Legend: "2 h trend"},
+		{Type: "TICK", Ref: "spike", Color: "#FF8800", Legend: "Error spikes"},
+		{Type: "HRULE", Ref: "p95", Color: "#FF00FF", Legend: "95th percentile"},
+		{Type: "GPRINT", Ref: "p95", Format: "%8.2lf%s\\n"},
+		{Type: "VRULE", Ref: "amax", Color: "#0088FF", Legend: "Peak inbound"},
+		{Type: "COMMENT", Legend: "Data: synthetic\\n"},
+	}
+	return t
+}
+
+func TestGolden(t *testing.T) {
+	q := anchorData(t)
+	for _, tc := range []struct {
+		name  string
+		tmpl  Template
+		span  time.Duration
+		theme string
+	}{
+		{"anchor-1d", anchorTemplate(), 24 * time.Hour, ""},
+		{"anchor-1y", anchorTemplate(), 365 * 24 * time.Hour, ""},
+		{"every-type-1d", everyDrawType(), 24 * time.Hour, ""},
+		{"every-type-1w-dark", everyDrawType(), 7 * 24 * time.Hour, "dark"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tm := tc.tmpl
+			p := newTestPlan(t, q, tm, tc.span, 800, 300)
+			p.opts.Theme = tc.theme
+			var buf bytes.Buffer
+			if err := p.PNG(&buf); err != nil {
+				t.Fatal(err)
+			}
+			writeLook(t, tc.name+".png", buf.Bytes())
+			path := filepath.Join("testdata", "golden", tc.name+".png")
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create it)", err)
+			}
+			ok, err := cmpimg.EqualApprox("png", buf.Bytes(), want, 0.01)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ok {
+				got, _ := png.Decode(bytes.NewReader(buf.Bytes()))
+				exp, _ := png.Decode(bytes.NewReader(want))
+				diff := image.NewRGBA(got.Bounds())
+				cmpimg.Diff(diff, got, exp)
+				dir := t.TempDir()
+				var d bytes.Buffer
+				_ = png.Encode(&d, diff)
+				_ = os.WriteFile(filepath.Join(dir, "diff.png"), d.Bytes(), 0o644)
+				_ = os.WriteFile(filepath.Join(dir, "got.png"), buf.Bytes(), 0o644)
+				t.Errorf("render differs from %s beyond tolerance (diff in %s; -update if intended)", path, dir)
+			}
+		})
+	}
+}
