@@ -116,8 +116,8 @@ func BenchmarkWalk(b *testing.B) {
 	for b.Loop() {
 		p := &poll{c: c, ctx: context.Background()}
 		g.Context = p.ctx
-		if err := p.walk(root, func(string, gosnmp.SnmpPDU) { varbinds++ }); err != nil {
-			b.Fatal(err)
+		if errs := p.walkColumns([]string{root}, 0, func(int, string, gosnmp.SnmpPDU) { varbinds++ }); errs[0] != nil {
+			b.Fatal(errs[0])
 		}
 	}
 	cpu := cpuTime() - cpu0

@@ -488,67 +488,6 @@ func setAll(errs []error, cols []int, err error) []error {
 // maxWalkRequests bounds one column walk against agents that never end it.
 const maxWalkRequests = 10000
 
-// walk visits every varbind under root in OID order with GETBULK (GETNEXT
-// for v1), checking that the agent's OIDs increase and stay in the subtree.
-// fn gets the index: the OID's part after root.
-func (p *poll) walk(root string, fn func(idx string, pdu gosnmp.SnmpPDU)) error {
-	g := p.c.g
-	prefix := root + "."
-	oid := root
-	reps := uint32(p.c.cfg.MaxRepetitions)
-	for req := 0; ; req++ {
-		if req >= maxWalkRequests {
-			return fmt.Errorf("walk not finished after %d requests", maxWalkRequests)
-		}
-		if err := p.expired(); err != nil {
-			return err
-		}
-		var resp *gosnmp.SnmpPacket
-		var err error
-		if g.Version == gosnmp.Version1 {
-			resp, err = g.GetNext([]string{oid})
-		} else {
-			resp, err = g.GetBulk([]string{oid}, 0, reps)
-		}
-		if err != nil {
-			return err
-		}
-		switch resp.Error {
-		case gosnmp.NoError:
-		case gosnmp.NoSuchName:
-			if g.Version == gosnmp.Version1 {
-				return nil // v1's end of the MIB view
-			}
-			return fmt.Errorf("agent error %s", resp.Error)
-		case gosnmp.TooBig:
-			if reps <= 1 || g.Version == gosnmp.Version1 {
-				return fmt.Errorf("agent says tooBig for a single varbind after %s", oid)
-			}
-			reps /= 2
-			continue
-		default:
-			return fmt.Errorf("agent error %s after %s", resp.Error, oid)
-		}
-		if len(resp.Variables) == 0 {
-			return nil
-		}
-		for _, v := range resp.Variables {
-			switch v.Type {
-			case gosnmp.EndOfMibView, gosnmp.NoSuchObject, gosnmp.NoSuchInstance:
-				return nil
-			}
-			if !strings.HasPrefix(v.Name, prefix) {
-				return nil
-			}
-			if oidCompare(v.Name, oid) <= 0 {
-				return fmt.Errorf("agent's OIDs do not increase: %s after %s", v.Name, oid)
-			}
-			fn(v.Name[len(prefix):], v)
-			oid = v.Name
-		}
-	}
-}
-
 // oidCompare compares numeric OIDs arc by arc.
 func oidCompare(a, b string) int {
 	a, b = strings.TrimPrefix(a, "."), strings.TrimPrefix(b, ".")
