@@ -1,0 +1,189 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"image/png"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/saguaro-monitoring/saguaro/graphs"
+	"github.com/saguaro-monitoring/saguaro/pkg/metric"
+)
+
+// memQuerier serves one gauge series on the requested grid: a ramp with
+// a gap of unknown rows in the middle.
+type memQuerier struct{}
+
+func (memQuerier) Select(_ context.Context, q metric.Query) ([]metric.Series, error) {
+	step := q.Step
+	if step <= 0 {
+		step = time.Minute
+	}
+	start := q.From.Truncate(step).Add(step)
+	n := int(q.To.Sub(start)/step) + 1
+	vals := make([]float64, n)
+	for i := range vals {
+		vals[i] = float64(i)
+		if i > n/3 && i < n/2 {
+			vals[i] = math.NaN()
+		}
+	}
+	return []metric.Series{{Labels: metric.New("__name__", "temp", "device", "dev1"), Start: start, Step: step, Values: vals}}, nil
+}
+
+func (memQuerier) LabelValues(context.Context, string, metric.Selector) ([]string, error) {
+	return nil, nil
+}
+
+type fakeGraphs struct {
+	tmpl *graphs.Template
+}
+
+func (f *fakeGraphs) List(context.Context) ([]graphs.Info, error) {
+	return []graphs.Info{{ID: "dev1.temp", Title: "dev1 - temperature", Device: "dev1", Template: "temp", Vars: map[string]string{"device": "dev1"}}}, nil
+}
+
+func (f *fakeGraphs) Plan(ctx context.Context, id string, o graphs.Options) (*graphs.Plan, error) {
+	if id != "dev1.temp" {
+		return nil, fmt.Errorf("graph %s: %w", id, ErrNotFound)
+	}
+	return graphs.NewPlan(ctx, memQuerier{}, f.tmpl, map[string]string{"device": "dev1"}, o)
+}
+
+type fakeDevices struct{}
+
+func (fakeDevices) Devices() []DeviceStatus {
+	return []DeviceStatus{
+		{Name: "dev1", Template: "t", Address: "snmp://127.0.0.1:161", LastPoll: time.Now(), Samples: 3},
+		{Name: "dev2", Template: "t", Address: "snmp://127.0.0.2:161", Error: "request timeout"},
+	}
+}
+
+func newTestServer(t *testing.T) *httptest.Server {
+	t.Helper()
+	tmpl := &graphs.Template{
+		Name: "temp", Title: "{device} - temperature", VerticalLabel: "°C",
+		Defs:  []graphs.Def{{Name: "t", Metric: "temp", CF: "AVERAGE"}},
+		Items: []graphs.Item{{Type: "LINE", Ref: "t", Color: "#FF0000", Width: 2, Legend: "Temperature"}},
+	}
+	if err := tmpl.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Options{Graphs: &fakeGraphs{tmpl: tmpl}, Devices: fakeDevices{}, Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+func fetch(t *testing.T, url string) (int, http.Header, string) {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, res.Header, string(b)
+}
+
+func TestPagesAndExports(t *testing.T) {
+	ts := newTestServer(t)
+	code, _, body := fetch(t, ts.URL+"/healthz")
+	if code != 200 || body != "ok\n" {
+		t.Errorf("healthz: %d %q", code, body)
+	}
+
+	code, _, body = fetch(t, ts.URL+"/api/v1/graphs")
+	var list struct{ Graphs []graphJSON }
+	if code != 200 || json.Unmarshal([]byte(body), &list) != nil || len(list.Graphs) != 1 || list.Graphs[0].PNG != "/api/v1/graphs/dev1.temp.png" {
+		t.Errorf("graph list: %d %s", code, body)
+	}
+
+	res, err := http.Get(ts.URL + "/api/v1/graphs/dev1.temp.png?start=-6h&width=500&height=200")
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(res.Body)
+	res.Body.Close()
+	if err != nil || res.Header.Get("Content-Type") != "image/png" {
+		t.Fatalf("png: %v %s", err, res.Header.Get("Content-Type"))
+	}
+	if b := img.Bounds(); b.Dx() != 500 || b.Dy() != 200 {
+		t.Errorf("png size %v", b)
+	}
+
+	code, hdr, body := fetch(t, ts.URL+"/api/v1/graphs/dev1.temp.csv?start=1700000000&end=1700003600")
+	if code != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), "text/csv") {
+		t.Fatalf("csv: %d %s", code, hdr.Get("Content-Type"))
+	}
+	// Unknown rows are empty fields, never zero.
+	if !strings.Contains(body, "time,Temperature\n") || !strings.Contains(body, "00,\n") || !strings.Contains(body, "# unknown rows: ") {
+		t.Errorf("csv lacks the legend column or the unknown rows:\n%s", body)
+	}
+
+	code, _, body = fetch(t, ts.URL+"/")
+	for _, want := range []string{"dev1 - temperature", "/api/v1/graphs/dev1.temp.png?", "request timeout", "dev2"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("home page (%d) lacks %q", code, want)
+		}
+	}
+	code, _, body = fetch(t, ts.URL+"/?range=1w")
+	if code != 200 || !strings.Contains(body, "start=-1w") {
+		t.Errorf("home with range=1w: %d", code)
+	}
+	code, _, body = fetch(t, ts.URL+"/graph/dev1.temp")
+	if code != 200 || strings.Count(body, "<img") != 4 {
+		t.Errorf("graph page: %d, %d images", code, strings.Count(body, "<img"))
+	}
+	if code, _, _ = fetch(t, ts.URL+"/graph/nope"); code != 404 {
+		t.Errorf("unknown graph page: %d", code)
+	}
+	if code, _, _ = fetch(t, ts.URL+"/assets/saguaro.css"); code != 200 {
+		t.Errorf("css: %d", code)
+	}
+	if code, _, _ = fetch(t, ts.URL+"/metrics"); code != 200 {
+		t.Errorf("metrics: %d", code)
+	}
+}
+
+func TestBadParameters(t *testing.T) {
+	ts := newTestServer(t)
+	cases := []struct {
+		path, field, msg string
+		code             int
+	}{
+		{"/api/v1/graphs/dev1.temp.png?width=wide", "width", `"wide" is not a whole number`, 400},
+		{"/api/v1/graphs/dev1.temp.png?width=10", "width", "out of range (120 to 4000)", 400},
+		{"/api/v1/graphs/dev1.temp.png?height=2001", "height", "out of range (50 to 2000)", 400},
+		{"/api/v1/graphs/dev1.temp.png?start=-3q", "start", "not a relative time", 400},
+		{"/api/v1/graphs/dev1.temp.png?end=tomorrow", "end", "not a time", 400},
+		{"/api/v1/graphs/dev1.temp.csv?start=now&end=-1h", "start", "must be before end", 400},
+		{"/api/v1/graphs/dev1.temp.svgz", "format", "not a format", 400},
+		{"/api/v1/graphs/dev1temp", "format", "add .png or .csv", 400},
+		{"/?range=3d", "range", "not a range", 400},
+		{"/api/v1/graphs/other.png", "", "not found", 404},
+		{"/api/v1/graphs/..%2f..%2fetc%2fpasswd.png", "", "not found", 404},
+	}
+	for _, tc := range cases {
+		t.Run(tc.path, func(t *testing.T) {
+			code, _, body := fetch(t, ts.URL+tc.path)
+			var e struct{ Error, Field string }
+			if err := json.Unmarshal([]byte(body), &e); err != nil {
+				t.Fatalf("body not JSON: %q", body)
+			}
+			if code != tc.code || e.Field != tc.field || !strings.Contains(e.Error, tc.msg) {
+				t.Errorf("got %d %+v, want %d field %q msg %q", code, e, tc.code, tc.field, tc.msg)
+			}
+		})
+	}
+}
