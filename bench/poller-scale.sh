@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# poller-scale.sh — many simulated SNMP devices (`saguaro simulate`, replaying the net-snmp host
+# capture in poller/snmp/testdata/walks), walked by net-snmp's own snmpbulkwalk and polled by
+# Saguaro, in the same run. For each device count in SIZES:
+#   1. starts the simulator: N devices, PER_PORT per UDP port (told apart by community), DEAD
+#      share never answering; reports its start time and RSS;
+#   2. net-snmp: `snmpbulkwalk -Cr50` of the whole capture on SAMPLE live devices spread over the
+#      ports, one process per device as a script-driven poller does: client CPU per varbind (this
+#      script's reaped children, /proc/$$/stat cutime+cstime, summed over the sample so 10 ms
+#      ticks do not hide short processes), also net of the per-process start-up (SAMPLE one-OID
+#      snmpgets), and the simulator's CPU per varbind served; checks a dead device times out;
+#   3. Saguaro end to end (SERVE=1): `saguaro serve` with every simulated device in its config
+#      (template net-snmp-host: 13 scalars + 4 interfaces x 9 columns = 49 OIDs per device), run
+#      for one interval to settle and one interval measured: live devices polled in the measured
+#      interval, failed polls of live devices, skipped ticks, service CPU per cycle and per
+#      sample, RSS — read from its /metrics and /proc;
+#   4. (once) the poller's own Go benchmarks against one simulated device (community public),
+#      when poller/snmp has them: BenchmarkWalk and BenchmarkPoll*.
+# Everything is bounded: `timeout` on every client, fixed loop counts, processes killed by PID.
+# Usage: [SIZES="2000 20000"] [PER_PORT=100] [DEAD=0.1] [SAMPLE=40] [INTERVAL=30s] [SERVE=1]
+#        [PORT_BASE=30000] [BENCHTIME=2s] bench/poller-scale.sh
+# The issue's figure is a 60 s interval; INTERVAL=30s (default) keeps the run short and asks
+# twice as much of the poller.
+set -euo pipefail
+SIZES=${SIZES:-"2000 20000"}; PER_PORT=${PER_PORT:-100}; DEAD=${DEAD:-0.1}; SAMPLE=${SAMPLE:-40}
+INTERVAL=${INTERVAL:-30s}; SERVE=${SERVE:-1}; PORT_BASE=${PORT_BASE:-30000}; BENCHTIME=${BENCHTIME:-2s}
+HERE=$(cd "$(dirname "$0")" && pwd); REPO=$(cd "$HERE/.." && pwd)
+WALK=$REPO/poller/snmp/testdata/walks/net-snmp-host.walk
+for bin in snmpbulkwalk snmpget go bc curl python3; do
+  command -v "$bin" >/dev/null || { echo "missing $bin (apt-get install -y snmp bc curl python3; Go 1.26)" >&2; exit 1; }
+done
+TMP=$(mktemp -d); PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+TCK=$(getconf CLK_TCK)
+secs() { case $1 in *m) echo $(( ${1%m} * 60 ));; *s) echo "${1%s}";; *) echo "$1";; esac; }
+IVAL=$(secs "$INTERVAL")
+PTIMEOUT=$(( IVAL / 2 < 10 ? IVAL / 2 : 10 ))s   # a poll's timeout must be shorter than the interval
+child_ticks() { awk '{print $16 + $17}' /proc/$$/stat; }         # reaped children, user+sys
+# CPU time of a running process in ns (sum over its threads; finer than the 10 ms ticks of stat)
+proc_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%d", s}'; }
+rss_mb() { awk '/^VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
+hwm_mb() { awk '/^VmHWM/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+C=(-v2c -On -t 2 -r 1)
+
+echo "# poller-scale.sh SIZES='$SIZES' PER_PORT=$PER_PORT DEAD=$DEAD SAMPLE=$SAMPLE INTERVAL=$INTERVAL SERVE=$SERVE  $(go version | cut -d' ' -f3)  $(snmpget -V 2>&1)"
+echo "# host: $(nproc) cores, loadavg $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ)"
+
+echo "building saguaro..."
+(cd "$REPO" && timeout 300 go build -o "$TMP/saguaro" ./cmd/saguaro)
+SIM=("$TMP/saguaro" simulate)
+if ! "$TMP/saguaro" simulate -h 2>&1 | grep -q -- '-walk'; then
+  # The dispatcher does not route `simulate` yet: build the same command on its own, from
+  # cmd/saguaro/simulate.go, through a build overlay (nothing is written into the tree).
+  echo "NOTE: 'saguaro simulate' is not dispatched by cmd/saguaro/main.go yet; building it standalone"
+  printf 'package main\n\nimport "os"\n\nfunc main() { os.Exit(simulateCmd(os.Args[1:], os.Stdout, os.Stderr)) }\n' > "$TMP/simmain.go"
+  printf '{"Replace": {"%s/cmd/simulate-bench/main.go": "%s/simmain.go", "%s/cmd/simulate-bench/simulate.go": "%s/cmd/saguaro/simulate.go"}}\n' \
+    "$REPO" "$TMP" "$REPO" "$REPO" > "$TMP/overlay.json"
+  (cd "$REPO" && timeout 300 go build -overlay "$TMP/overlay.json" -o "$TMP/simulate" ./cmd/simulate-bench)
+  SIM=("$TMP/simulate")
+fi
+
+# start_sim NAME ARGS... : starts the simulator, waits for its device list; sets SIM_PID
+start_sim() {
+  local name=$1; shift
+  "${SIM[@]}" --walk "$WALK" --list "$@" >"$TMP/$name.list" 2>"$TMP/$name.err" &
+  SIM_PID=$!; PIDS+=("$SIM_PID")
+  for ((i = 0; i < 300; i++)); do
+    grep -q '^simulating' "$TMP/$name.list" 2>/dev/null && return 0
+    kill -0 "$SIM_PID" 2>/dev/null || { echo "simulator failed:" >&2; cat "$TMP/$name.err" >&2; exit 1; }
+    sleep 0.1
+  done
+  echo "simulator did not start within 30 s" >&2; exit 1
+}
+stop_pid() { kill -INT "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+
+for N in $SIZES; do
+  echo
+  echo "== $N devices, $PER_PORT per port, $DEAD dead =="
+  t0=$(date +%s%N)
+  start_sim "sim$N" --devices "$N" --per-port "$PER_PORT" --dead "$DEAD" --port-base "$PORT_BASE" \
+    --devices-yaml "$TMP/devices-$N.yaml"
+  live=$(awk '$4 == "ok"' "$TMP/sim$N.list" | wc -l)
+  first=$(awk '$4 == "ok" {print $2, $3; exit}' "$TMP/sim$N.list")
+  snmpget "${C[@]}" -c "${first#* }" "${first% *}" .1.3.6.1.2.1.1.3.0 >/dev/null
+  echo "simulator pid $SIM_PID: $(grep '^simulating' "$TMP/sim$N.list")"
+  echo "simulator: answering after $(( ($(date +%s%N) - t0) / 1000000 )) ms, RSS $(rss_mb "$SIM_PID") MB, $live live devices"
+
+  # 2. net-snmp snmpbulkwalk of SAMPLE live devices, evenly spread
+  awk '$4 == "ok"' "$TMP/sim$N.list" | awk -v n="$live" -v s="$SAMPLE" 'NR % int(n / s > 1 ? n / s : 1) == 1' \
+    | head -n "$SAMPLE" > "$TMP/sample"
+  ns=$(wc -l < "$TMP/sample")
+  k0=$(child_ticks)
+  while read -r _ addr comm _; do
+    timeout 20 snmpget "${C[@]}" -c "$comm" "$addr" .1.3.6.1.2.1.1.3.0 >/dev/null
+  done < "$TMP/sample"
+  start_ticks=$(( $(child_ticks) - k0 ))
+  k0=$(child_ticks); s0=$(proc_ns "$SIM_PID"); t0=$(date +%s%N); i=0
+  while read -r _ addr comm _; do
+    timeout 60 snmpbulkwalk "${C[@]}" -Cr50 -c "$comm" "$addr" .1.3 > "$TMP/walk.$i"; i=$((i + 1))
+  done < "$TMP/sample"
+  wall_ms=$(( ($(date +%s%N) - t0) / 1000000 )); cli_ticks=$(( $(child_ticks) - k0 )); sim_ns=$(( $(proc_ns "$SIM_PID") - s0 ))
+  vb=$(cat "$TMP"/walk.* | grep '^\.' | grep -vc 'No more variables')
+  rm -f "$TMP"/walk.*
+  printf 'net-snmp snmpbulkwalk -Cr50, %d devices, %d varbinds (%d per device), %.0f ms wall:\n' "$ns" "$vb" $((vb / ns)) "$wall_ms"
+  printf '  client CPU %.0f ns/varbind (%.0f ns/varbind net of start-up, %.1f ms CPU per process start)\n' \
+    "$(echo "$cli_ticks * 1000000000 / $TCK / $vb" | bc -l)" \
+    "$(echo "($cli_ticks - $start_ticks) * 1000000000 / $TCK / $vb" | bc -l)" \
+    "$(echo "$start_ticks * 1000 / $TCK / $ns" | bc -l)"
+  printf '  simulator CPU %.0f ns/varbind served (walks and start-up gets)\n' "$(echo "$sim_ns / $vb" | bc -l)"
+  dead=$(awk '$4 == "dead" {print $2, $3; exit}' "$TMP/sim$N.list")
+  if [ -n "$dead" ]; then
+    if timeout 10 snmpget -v2c -On -t 0.5 -r 0 -c "${dead#* }" "${dead% *}" .1.3.6.1.2.1.1.3.0 >/dev/null 2>&1; then
+      echo "  ERROR: dead device ${dead#* } answered"
+    else
+      echo "  dead device ${dead#* } on ${dead% *}: no answer (as configured)"
+    fi
+  fi
+
+  # 3. Saguaro end to end
+  if [ "$SERVE" = 1 ]; then
+    WEB=127.0.0.1:$(free_port)
+    { printf 'listen: %s\ndata_dir: %s\nlog_level: warn\npoller:\n  interval: %s\n  timeout: %s\n' \
+        "$WEB" "$TMP/data-$N" "$INTERVAL" "$PTIMEOUT"; grep -v '^#' "$TMP/devices-$N.yaml"; } > "$TMP/saguaro-$N.yaml"
+    t0=$(date +%s%N)
+    "$TMP/saguaro" serve --config "$TMP/saguaro-$N.yaml" >"$TMP/serve-$N.log" 2>&1 &
+    SV=$!; PIDS+=("$SV")
+    ok=0
+    for ((i = 0; i < 600; i++)); do
+      curl -sf -m 2 "http://$WEB/metrics" -o /dev/null && { ok=1; break; }
+      kill -0 "$SV" 2>/dev/null || break
+      sleep 0.1
+    done
+    if [ "$ok" != 1 ]; then
+      echo "saguaro serve did not come up; log:"; tail -20 "$TMP/serve-$N.log"
+    else
+      echo "saguaro serve pid $SV: web up after $(( ($(date +%s%N) - t0) / 1000000 )) ms; settling one interval ($INTERVAL)"
+      sleep "$IVAL"
+      scrape() { curl -sf -m 30 "http://$WEB/metrics" | grep -E '^saguaro_(polls_total|poll_failures_total|poll_skipped|poll_samples|poll_duration)' || true; }
+      scrape > "$TMP/m0"; k0=$(proc_ns "$SV"); t1=$(date +%s%N)
+      sleep "$IVAL"
+      scrape > "$TMP/m1"; k1=$(proc_ns "$SV"); w=$(( ($(date +%s%N) - t1) / 1000000 ))
+      rss=$(rss_mb "$SV"); hwm=$(hwm_mb "$SV")
+      # per device: polls and failures in the measured interval, skipped ticks
+      python3 - "$TMP/m0" "$TMP/m1" "$TMP/sim$N.list" "$w" "$(echo "($k1 - $k0) / 1000000000" | bc -l)" "$rss" "$hwm" <<'PY'
+import re, sys
+m0, m1, lst, wall_ms, cpu, rss, hwm = sys.argv[1:]
+state = {l.split()[0]: l.split()[3] for l in open(lst) if l.startswith("sim-")}
+def load(p):
+    d = {}
+    for line in open(p):
+        m = re.match(r'(\w+)\{([^}]*)\} (\S+)', line)
+        if not m: continue
+        lbl = dict(re.findall(r'(\w+)="([^"]*)"', m.group(2)))
+        dev = lbl.get("device", "")
+        if dev not in state: continue
+        d.setdefault(m.group(1), {})[dev] = float(m.group(3))
+    return d
+a, b = load(m0), load(m1)
+def delta(name, dev): return b.get(name, {}).get(dev, 0) - a.get(name, {}).get(dev, 0)
+skipname = next((n for n in b if n.startswith("saguaro_poll_skipped")), None)
+live = [d for d, s in state.items() if s != "dead"]
+polled = sum(1 for d in live if delta("saguaro_polls_total", d) >= 1)
+fails = sum(delta("saguaro_poll_failures_total", d) for d in live)
+polls = sum(delta("saguaro_polls_total", d) for d in state)
+skipped = sum(delta(skipname, d) for d in state) if skipname else float("nan")
+samples = sum(v for d, v in b.get("saguaro_poll_samples", {}).items() if state.get(d) != "dead")
+durs = sorted(v for d, v in b.get("saguaro_poll_duration_seconds", {}).items() if state.get(d) != "dead")
+p = lambda q: durs[min(len(durs) - 1, int(q * len(durs)))] if durs else float("nan")
+cpu = float(cpu)
+print(f"saguaro serve, measured interval {int(wall_ms)/1000:.1f} s:")
+print(f"  live devices polled: {polled} of {len(live)}; polls {polls:.0f} (dead devices included); failed polls of live devices {fails:.0f}; skipped ticks {skipped:.0f}")
+print(f"  samples per cycle (last poll of each live device): {samples:.0f}; poll duration p50 {p(.5)*1000:.1f} ms, p99 {p(.99)*1000:.1f} ms, max {p(1)*1000:.1f} ms")
+print(f"  service CPU {cpu:.2f} s per interval ({cpu / (int(wall_ms)/1000) * 100:.0f} % of one core), "
+      f"{cpu * 1e9 / samples if samples else float('nan'):.0f} ns per sample; RSS {rss} MB (peak {hwm} MB)")
+PY
+    fi
+    stop_pid "$SV"
+  fi
+  stop_pid "$SIM_PID"
+  echo "simulator: $(tail -1 "$TMP/sim$N.err")"
+done
+
+# 4. The poller's Go benchmarks against one simulated device (community public).
+echo
+echo "== poller/snmp Go benchmarks against one simulated device =="
+if grep -qs 'func BenchmarkWalk' "$REPO"/poller/snmp/*_test.go; then
+  start_sim one --devices 1 --port-base 0
+  ADDR=$(awk '/^sim-/ {print $2; exit}' "$TMP/one.list")
+  (cd "$REPO" && timeout 300 go test -c -o "$TMP/snmp.test" ./poller/snmp)
+  k0=$(child_ticks); i=0
+  for ((i = 0; i < 30; i++)); do timeout 20 snmpbulkwalk "${C[@]}" -Cr25 -c public "$ADDR" .1.3.6.1.2.1 > "$TMP/w1"; done
+  vb=$(grep '^\.' "$TMP/w1" | grep -vc 'No more variables')
+  printf 'net-snmp snmpbulkwalk -Cr25 of mib-2 on it: %d varbinds, client CPU %.0f ns/varbind\n' "$vb" \
+    "$(echo "($(child_ticks) - $k0) * 1000000000 / $TCK / ($vb * 30)" | bc -l)"
+  SAGUARO_BENCH_AGENT=$ADDR SAGUARO_BENCH_REPS=25 timeout 300 "$TMP/snmp.test" -test.run '^$' \
+    -test.bench 'BenchmarkWalk$|BenchmarkPoll' -test.benchtime "$BENCHTIME" -test.count 1 | grep '^Benchmark' | sed 's/^/  /' || true
+  stop_pid "$SIM_PID"
+else
+  echo "(poller/snmp has no BenchmarkWalk yet: skipped)"
+fi
+echo "# end: loadavg $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ)"
