@@ -2,6 +2,7 @@
 //
 //	saguaro [serve] [--config FILE] [--listen ADDR] [--data DIR]
 //	saguaro check-config [FILE]
+//	saguaro simulate [flags]
 //	saguaro version
 package main
 
@@ -34,6 +35,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serveCmd(args, stderr)
 	case "check-config":
 		return checkConfigCmd(args, stdout, stderr)
+	case "simulate":
+		return simulateCmd(args, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "saguaro %s\n", version)
 		return 0
@@ -52,6 +55,7 @@ func usage(w io.Writer) {
   saguaro [serve] [--config FILE] [--listen ADDR] [--data DIR]
                                poll, store and serve graphs (default command)
   saguaro check-config [FILE]  check a configuration and its templates; exit 1 on problems
+  saguaro simulate [flags]     serve many simulated SNMP agents on loopback (see -h)
   saguaro version              print the version
 
 Without --config the embedded default configuration is used. Every setting
