@@ -489,37 +489,12 @@ func (r *RRD) Fetch(args ...string) (*Fetched, error) {
 }
 
 func (r *RRD) fetch(cf metric.CF, start, end, step int64) (*Fetched, error) {
-	chosen := -1
-	bestFull, bestPart := -1, -1
-	var fullDiff, partDiff, partMatch int64
+	defs := make([]ArchiveDef, len(r.archives))
 	for i, ar := range r.archives {
-		if ar.cf != cf && ar.steps != 1 {
-			continue
-		}
-		rowStep := r.step * ar.steps
-		calEnd := r.lastSec - mod(r.lastSec, rowStep)
-		calStart := calEnd - rowStep*ar.rows
-		diff := step - rowStep
-		if diff < 0 {
-			diff = -diff
-		}
-		if calStart <= start {
-			if bestFull < 0 || diff < fullDiff {
-				bestFull, fullDiff = i, diff
-			}
-			continue
-		}
-		match := (end - start) - (calStart - start)
-		if bestPart < 0 || partMatch < match || (partMatch == match && diff < partDiff) {
-			bestPart, partMatch, partDiff = i, match, diff
-		}
+		defs[i] = ArchiveDef{CF: ar.cf, XFF: ar.xff, Steps: int(ar.steps), Rows: int(ar.rows)}
 	}
-	switch {
-	case bestFull >= 0:
-		chosen = bestFull
-	case bestPart >= 0:
-		chosen = bestPart
-	default:
+	chosen := pick(r.step, defs, r.lastSec, cf, start, end, step)
+	if chosen < 0 {
 		return nil, fmt.Errorf("fetch: the RRD does not contain an RRA matching the chosen CF")
 	}
 	ar := r.archives[chosen]
@@ -550,4 +525,50 @@ func (r *RRD) fetch(cf metric.CF, start, end, step int64) (*Fetched, error) {
 		f.Values[i] = row
 	}
 	return f, nil
+}
+
+// Pick returns the index of the archive rrdtool fetch reads for cf over
+// [start, end] at about resolution res, given the PDP step and the time of
+// the last update; -1 when no archive can answer cf. Among the archives of
+// cf, and those of any CF with one PDP per row, it prefers the ones that
+// still hold start, and of those the one whose row step is closest to res
+// (the first on a tie); if none holds start, the one covering most of the
+// range.
+func Pick(step time.Duration, archives []ArchiveDef, last time.Time, cf metric.CF, start, end time.Time, res time.Duration) int {
+	s := int64(step / time.Second)
+	if s < 1 {
+		return -1
+	}
+	return pick(s, archives, last.Unix(), cf, start.Unix(), end.Unix(), int64(res/time.Second))
+}
+
+func pick(step int64, archives []ArchiveDef, last int64, cf metric.CF, start, end, res int64) int {
+	bestFull, bestPart := -1, -1
+	var fullDiff, partDiff, partMatch int64
+	for i, ar := range archives {
+		if ar.CF != cf && ar.Steps != 1 {
+			continue
+		}
+		rowStep := step * int64(ar.Steps)
+		calEnd := last - mod(last, rowStep)
+		calStart := calEnd - rowStep*int64(ar.Rows)
+		diff := res - rowStep
+		if diff < 0 {
+			diff = -diff
+		}
+		if calStart <= start {
+			if bestFull < 0 || diff < fullDiff {
+				bestFull, fullDiff = i, diff
+			}
+			continue
+		}
+		match := (end - start) - (calStart - start)
+		if bestPart < 0 || partMatch < match || (partMatch == match && diff < partDiff) {
+			bestPart, partMatch, partDiff = i, match, diff
+		}
+	}
+	if bestFull >= 0 {
+		return bestFull
+	}
+	return bestPart
 }
