@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -254,8 +255,28 @@ type graphService struct {
 	devices []graphs.Device
 }
 
+// List returns the graphs device by device in configuration order, each
+// device's in the order its template names them (traffic before errors,
+// say), then by label value.
 func (g *graphService) List(ctx context.Context) ([]graphs.Info, error) {
-	return g.cat.List(ctx, g.devices)
+	list, err := g.cat.List(ctx, g.devices)
+	if err != nil {
+		return nil, err
+	}
+	devRank, tplRank := map[string]int{}, map[[2]string]int{}
+	for i, d := range g.devices {
+		devRank[d.Name] = i
+		for j, t := range d.Templates {
+			tplRank[[2]string{d.Name, t}] = j
+		}
+	}
+	slices.SortStableFunc(list, func(a, b graphs.Info) int {
+		if a.Device != b.Device {
+			return devRank[a.Device] - devRank[b.Device]
+		}
+		return tplRank[[2]string{a.Device, a.Template}] - tplRank[[2]string{b.Device, b.Template}]
+	})
+	return list, nil
 }
 
 func (g *graphService) Plan(ctx context.Context, id string, o graphs.Options) (*graphs.Plan, error) {

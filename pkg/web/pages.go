@@ -5,7 +5,6 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
-	"sort"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -75,27 +74,30 @@ func (s *Server) home(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// Devices in configuration order, then any that only have graphs.
 	groups := map[string]*deviceGroup{}
+	var order []string
 	var statuses []DeviceStatus
 	if s.o.Devices != nil {
 		statuses = s.o.Devices.Devices()
 	}
 	for i := range statuses {
 		groups[statuses[i].Name] = &deviceGroup{Name: statuses[i].Name, Status: &statuses[i]}
+		order = append(order, statuses[i].Name)
 	}
 	for _, g := range list {
 		dg := groups[g.Device]
 		if dg == nil {
 			dg = &deviceGroup{Name: g.Device}
 			groups[g.Device] = dg
+			order = append(order, g.Device)
 		}
 		dg.Graphs = append(dg.Graphs, g)
 	}
 	data := homeData{Version: s.o.Version, Presets: presets, Range: r}
-	for _, dg := range groups {
-		data.Devices = append(data.Devices, *dg)
+	for _, name := range order {
+		data.Devices = append(data.Devices, *groups[name])
 	}
-	sort.Slice(data.Devices, func(i, j int) bool { return data.Devices[i].Name < data.Devices[j].Name })
 	return s.render(c, "home.html", data)
 }
 
