@@ -386,7 +386,7 @@ func TestCSRF(t *testing.T) {
 		{"session DELETE without token", http.MethodDelete, sess, nil, 403},
 		{"session POST header token", http.MethodPost, sess, []func(*http.Request){hdr(tok)}, 200},
 		{"session POST form token", http.MethodPost, sess, []func(*http.Request){form(tok)}, 200},
-		{"session POST wrong token", http.MethodPost, sess, []func(*http.Request){hdr(tok[:len(tok)-1] + "A")}, 403},
+		{"session POST wrong token", http.MethodPost, sess, []func(*http.Request){hdr(flipLast(tok))}, 403},
 		{"session POST other session's token", http.MethodPost, sess, []func(*http.Request){hdr(otherTok)}, 403},
 		{"bearer POST exempt", http.MethodPost, cred{kind: "bearer", value: ed.token}, nil, 200},
 		{"basic DELETE exempt", http.MethodDelete, cred{kind: "basic", value: ed.name, pw: ed.pw}, nil, 200},
@@ -682,4 +682,13 @@ func TestSafeNext(t *testing.T) {
 			t.Errorf("SafeNext(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// flipLast changes the last character of s to a different one.
+func flipLast(s string) string {
+	last := "A"
+	if strings.HasSuffix(s, "A") {
+		last = "B"
+	}
+	return s[:len(s)-1] + last
 }

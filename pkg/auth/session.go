@@ -58,9 +58,7 @@ func (s *Store) SessionUser(id string) (User, error) {
 	if len(id) != sessionIDLen {
 		return User{}, fmt.Errorf("session: %w", ErrNotFound)
 	}
-	u, err := scanUser(s.db.QueryRow(`SELECT u.id, u.name, u.role, u.created, u.disabled
-		FROM sessions s JOIN users u ON u.id = s.user_id
-		WHERE s.hash = ? AND s.expires > ? AND u.disabled = 0`, sha(id), s.nowNano()))
+	u, err := scanUser(s.stmtSession.QueryRow(sha(id), s.nowNano()))
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, fmt.Errorf("session: %w", ErrNotFound)
 	}

@@ -35,6 +35,9 @@ type Store struct {
 	dummyOnce  sync.Once
 	dummyHash  []byte
 	lastUseGap time.Duration
+
+	// Prepared once: the per-request lookups skip SQL parsing.
+	stmtToken, stmtSession *sql.Stmt
 }
 
 // Option tunes a Store at Open.
@@ -86,11 +89,35 @@ func Open(path string, opts ...Option) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open state db %s: %w", path, err)
 	}
+	if err := s.prepare(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open state db %s: %w", path, err)
+	}
 	return s, nil
 }
 
+func (s *Store) prepare(ctx context.Context) error {
+	var err error
+	s.stmtToken, err = s.db.PrepareContext(ctx, `SELECT u.id, u.name, u.role, u.created, u.disabled, t.id, t.expires, t.last_used, t.revoked
+		FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ?`)
+	if err != nil {
+		return fmt.Errorf("prepare token lookup: %w", err)
+	}
+	s.stmtSession, err = s.db.PrepareContext(ctx, `SELECT u.id, u.name, u.role, u.created, u.disabled
+		FROM sessions s JOIN users u ON u.id = s.user_id
+		WHERE s.hash = ? AND s.expires > ? AND u.disabled = 0`)
+	if err != nil {
+		return fmt.Errorf("prepare session lookup: %w", err)
+	}
+	return nil
+}
+
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.stmtToken.Close()
+	s.stmtSession.Close()
+	return s.db.Close()
+}
 
 // loadKeys reads the server-side CSRF key, creating it on first open. It
 // lives in the database so tokens in open forms survive a restart.

@@ -176,8 +176,7 @@ func (s *Store) CheckToken(plaintext string) (User, error) {
 		created, tid   int64
 		exp, used, rev sql.NullInt64
 	)
-	err := s.db.QueryRow(`SELECT u.id, u.name, u.role, u.created, u.disabled, t.id, t.expires, t.last_used, t.revoked
-		FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ?`, sha(plaintext)).
+	err := s.stmtToken.QueryRow(sha(plaintext)).
 		Scan(&u.ID, &u.Name, &role, &created, &u.Disabled, &tid, &exp, &used, &rev)
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, fmt.Errorf("check token: %w: unknown", ErrBadCredentials)
