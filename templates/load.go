@@ -119,13 +119,13 @@ func (s *Set) check() error {
 	var errs []error
 	for _, name := range sortedKeys(s.Graphs) {
 		if err := s.Graphs[name].Validate(); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", s.Sources["graph/"+name], err))
+			errs = append(errs, prefixEach(s.Sources["graph/"+name], err)...)
 		}
 	}
 	exists := func(n string) bool { _, ok := s.Graphs[n]; return ok }
 	for _, name := range sortedKeys(s.Devices) {
 		if err := s.Devices[name].validate(exists); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", s.Sources["device/"+name], err))
+			errs = append(errs, prefixEach(s.Sources["device/"+name], err)...)
 		}
 	}
 	return errors.Join(errs...)
@@ -170,4 +170,17 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// prefixEach names the file on every problem of a joined error, so each
+// line of the report says where to look.
+func prefixEach(where string, err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, prefixEach(where, e)...)
+		}
+		return out
+	}
+	return []error{fmt.Errorf("%s: %w", where, err)}
 }
