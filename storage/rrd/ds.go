@@ -76,6 +76,7 @@ type DS struct {
 	lastOK   bool    // last holds a known reading
 	pdpVal   float64 // rate*seconds gathered in the open slot (NaN: none)
 	unknSec  uint64  // unknown seconds gathered in the open slot
+	rate     float64 // rate of the interval ended by the last update
 
 	// splitFirst is set while Update emits when its first PDP closes a
 	// slot that was open before the update and rrdtool processed it
@@ -109,6 +110,7 @@ func NewDS(spec metric.DS, step time.Duration, start time.Time) (*DS, error) {
 		lastSec:  start.Unix(),
 		lastUsec: int64(start.Nanosecond() / 1000),
 		pdpVal:   math.NaN(),
+		rate:     math.NaN(),
 	}
 	// Seconds of the first slot before the start are unknown.
 	d.unknSec = uint64(mod(d.lastSec, d.step))
@@ -134,6 +136,14 @@ func (d *DS) Step() time.Duration { return time.Duration(d.step) * time.Second }
 func (d *DS) LastUpdate() time.Time {
 	return time.Unix(d.lastSec, d.lastUsec*1000)
 }
+
+// Rate returns the rate of the interval ended by the last accepted
+// update, before any time-weighting into slots: the reading itself for a
+// GAUGE, else the difference (or the reading, for ABSOLUTE) per second;
+// NaN when unknown (unknown reading, nothing to difference, a gap beyond
+// the heartbeat, outside min/max). It is NaN after UnmarshalBinary until
+// the next update.
+func (d *DS) Rate() float64 { return d.rate }
 
 // Update feeds one reading taken at t. For every step slot the update
 // completes, emit is called in time order with the slot's end (a multiple
@@ -257,6 +267,12 @@ func (d *DS) accumulate(r Reading, interval float64) float64 {
 		if !math.IsNaN(rate) && ((!math.IsNaN(d.max) && rate > d.max) || (!math.IsNaN(d.min) && rate < d.min)) {
 			pdpNew = math.NaN()
 		}
+		if math.IsNaN(pdpNew) {
+			rate = math.NaN()
+		}
+		d.rate = rate
+	} else {
+		d.rate = math.NaN()
 	}
 	d.last, d.lastOK = r, r.known()
 	return pdpNew

@@ -110,6 +110,11 @@ func TestDSCounterWrapAndLimits(t *testing.T) {
 					t.Fatalf("pdp %d: got %v, want %v", i, g, w)
 				}
 			}
+			// Aligned one-step intervals: the last interval's rate is the
+			// last PDP.
+			if r, w := d.Rate(), want[len(want)-1]; !sameValue(w, r) {
+				t.Fatalf("Rate() = %v, want %v", r, w)
+			}
 		})
 	}
 }
@@ -136,6 +141,9 @@ func TestDSRejectsOldUpdates(t *testing.T) {
 		if !errors.Is(err, ErrNotAfter) {
 			t.Fatalf("update at %v after 6030: err %v, want ErrNotAfter", ts, err)
 		}
+	}
+	if r := d.Rate(); r != 1 {
+		t.Fatalf("rejected updates changed the rate to %v", r)
 	}
 	if got := d.LastUpdate(); !got.Equal(time.Unix(6030, 0)) {
 		t.Fatalf("rejected updates moved the last update to %v", got)

@@ -77,6 +77,7 @@ func (d *DS) UnmarshalBinary(b []byte) error {
 	n.lastOK = flags&2 != 0
 	n.pdpVal = r.f64()
 	n.unknSec = r.u64()
+	n.rate = math.NaN()
 	switch {
 	case n.typ > metric.DDerive:
 		return fmt.Errorf("data source type %d: %w", n.typ, ErrState)
