@@ -142,9 +142,9 @@ for N in $SIZES; do
       echo "saguaro serve pid $SV: web up after $(( ($(date +%s%N) - t0) / 1000000 )) ms; settling one interval ($INTERVAL)"
       sleep "$IVAL"
       scrape() { curl -sf -m 30 "http://$WEB/metrics" | grep -E '^saguaro_(polls_total|poll_failures_total|poll_skipped|poll_samples|poll_duration)' || true; }
-      scrape > "$TMP/m0"; k0=$(proc_ns "$SV"); t1=$(date +%s%N)
+      scrape > "$TMP/m0"; k0=$(proc_ns "$SV"); q0=$(proc_ns "$SIM_PID"); t1=$(date +%s%N)
       sleep "$IVAL"
-      scrape > "$TMP/m1"; k1=$(proc_ns "$SV"); w=$(( ($(date +%s%N) - t1) / 1000000 ))
+      scrape > "$TMP/m1"; k1=$(proc_ns "$SV"); q1=$(proc_ns "$SIM_PID"); w=$(( ($(date +%s%N) - t1) / 1000000 ))
       rss=$(rss_mb "$SV"); hwm=$(hwm_mb "$SV")
       # per device: polls and failures in the measured interval, skipped ticks
       python3 - "$TMP/m0" "$TMP/m1" "$TMP/sim$N.list" "$w" "$(echo "($k1 - $k0) / 1000000000" | bc -l)" "$rss" "$hwm" <<'PY'
@@ -179,6 +179,7 @@ print(f"  samples per cycle (last poll of each live device): {samples:.0f}; poll
 print(f"  service CPU {cpu:.2f} s per interval ({cpu / (int(wall_ms)/1000) * 100:.0f} % of one core), "
       f"{cpu * 1e9 / samples if samples else float('nan'):.0f} ns per sample; RSS {rss} MB (peak {hwm} MB)")
 PY
+      printf '  simulator CPU %.2f s in that interval (the agents side of the same polls)\n' "$(echo "($q1 - $q0) / 1000000000" | bc -l)"
     fi
     stop_pid "$SV"
   fi

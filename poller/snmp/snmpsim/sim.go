@@ -8,7 +8,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"net"
-	"net/netip"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -437,5 +436,3 @@ func (sk *socket) deviceFor(community []byte) (int, bool) {
 	d, ok := sk.byCommunity[string(community)]
 	return int(d), ok
 }
-
-var _ = netip.AddrPort{}
