@@ -102,10 +102,12 @@ func (db *DB) ingest(batch []metric.Sample) ([]out, []error, error) {
 		db.m.appendErrors.Inc()
 		return nil, nil, fmt.Errorf("storage append: %w", err)
 	}
-	outs := make([]out, 0, len(acc)*2)
+	db.scratch = make([]out, 0, len(acc)*3)
 	for _, a := range acc {
-		outs = db.apply(a.s, a.t, a.r, outs)
+		db.apply(a.s, a.t, a.r)
 	}
+	outs := db.scratch
+	db.scratch = nil
 	db.m.samples.Add(float64(len(acc)))
 	return outs, bad, nil
 }
@@ -146,8 +148,8 @@ func (db *DB) check(smp *metric.Sample) (*seriesState, error) {
 		return nil, fmt.Errorf("series %s: time %v is not after 1970", ls, smp.Time)
 	}
 	ds := effectiveDS(smp.DS, db.opts.Step)
-	key := seriesKey(ls)
-	s := db.series[key]
+	h := labelsHash(ls)
+	s := db.lookup(h, ls)
 	if s == nil || !sameDS(s.ds, ds) {
 		// Let the RRD arithmetic judge a new or changed data source.
 		if _, err := rrd.NewDS(ds, db.opts.Step, smp.Time); err != nil {
@@ -155,7 +157,7 @@ func (db *DB) check(smp *metric.Sample) (*seriesState, error) {
 		}
 	}
 	if s == nil {
-		s = db.newSeries(key, ls, ds)
+		s = db.newSeries(ls, ds)
 	}
 	nano := smp.Time.UnixNano()
 	last := s.pending
@@ -213,11 +215,11 @@ func (db *DB) journalBatch(acc []accepted) error {
 	return nil
 }
 
-// apply runs one accepted reading through the series' DS and its tiers
-// and appends the values to store to outs. The caller holds db.mu.
-func (db *DB) apply(s *seriesState, t time.Time, r rrd.Reading, outs []out) []out {
+// apply runs one accepted reading through the series' DS and its tiers;
+// the values to store go to db.scratch. The caller holds db.mu.
+func (db *DB) apply(s *seriesState, t time.Time, r rrd.Reading) {
 	sec, usec := t.Unix(), int64(t.Nanosecond()/1000)
-	if s.rrd != nil && s.rrd.ds.Spec() != s.ds && !sameDS(s.rrd.ds.Spec(), s.ds) {
+	if s.rrd != nil && !sameDS(s.rrd.ds.Spec(), s.ds) {
 		// The data source was changed: carry on from the last update with
 		// the new definition; the open slot is lost, as with a new file.
 		if d, err := rrd.NewDS(s.ds, db.opts.Step, s.rrd.ds.LastUpdate()); err == nil {
@@ -236,41 +238,23 @@ func (db *DB) apply(s *seriesState, t time.Time, r rrd.Reading, outs []out) []ou
 		if err != nil {
 			// check() validated the DS; this cannot happen.
 			db.log.Error("storage_series_state_failed", "series", s.labels.String(), "err", err)
-			return outs
+			return
 		}
 		s.rrd = sr
 	}
-	rate := s.rrd.rawRate(s.ds, sec, usec, r)
-	if !isNaN(rate) {
-		outs = append(outs, out{archive: 0, s: s.raw, t: t.UnixMilli(), v: rate})
-	}
-	if first && s.ds.Type == metric.Absolute {
-		return outs
-	}
-	newest := db.lastPDP.Load()
-	err := s.rrd.ds.Update(t, r, func(end time.Time, v float64) {
-		if e := end.Unix(); e > newest {
-			newest = e
-		}
-		for i := range db.tiers {
-			for k, ra := range s.rrd.rra[i] {
-				ts := s.tiers[i][k]
-				_ = ra.Add(end, v, func(rowEnd time.Time, rv float64) {
-					if !isNaN(rv) {
-						outs = append(outs, out{archive: i + 1, s: ts, t: rowEnd.Unix() * 1000, v: rv})
-					}
-				})
-			}
-		}
-	})
-	if err != nil {
-		db.log.Error("storage_update_failed", "series", s.labels.String(), "err", err)
-	}
-	db.lastPDP.Store(newest)
-	if ms := t.UnixMilli(); ms > db.maxMs.Load() {
+	ms := t.UnixMilli()
+	if ms > db.maxMs.Load() {
 		db.maxMs.Store(ms)
 	}
-	return outs
+	if rate := s.rrd.rawRate(s.ds, sec, usec, r); !isNaN(rate) {
+		db.scratch = append(db.scratch, out{archive: 0, s: s.raw, t: ms, v: rate})
+	}
+	if first && s.ds.Type == metric.Absolute {
+		return
+	}
+	if err := s.rrd.ds.Update(t, r, s.emitPDP); err != nil {
+		db.log.Error("storage_update_failed", "series", s.labels.String(), "err", err)
+	}
 }
 
 // commit appends the values to their TSDBs and commits them.

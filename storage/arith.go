@@ -41,12 +41,23 @@ func newSeriesRRD(ds metric.DS, step time.Duration, tiers []*tier, t time.Time) 
 		return nil, err
 	}
 	sr := &seriesRRD{ds: d, rra: make([][]*rrd.RRA, len(tiers))}
+	n := 0
+	for _, tr := range tiers {
+		n += len(tr.cfs)
+	}
+	// One allocation for all consolidators of the series: every PDP
+	// visits them all, and together they stay in few cache lines.
+	all := make([]rrd.RRA, n)
 	for i, tr := range tiers {
 		sr.rra[i] = make([]*rrd.RRA, len(tr.cfs))
 		for k, cf := range tr.cfs {
-			if sr.rra[i][k], err = rrd.NewRRA(cf, tr.XFF, int(tr.pdpCnt), step); err != nil {
+			ra, err := rrd.NewRRA(cf, tr.XFF, int(tr.pdpCnt), step)
+			if err != nil {
 				return nil, fmt.Errorf("tier %s: %w", tr.name, err)
 			}
+			n--
+			all[n] = *ra
+			sr.rra[i][k] = &all[n]
 		}
 	}
 	return sr, nil

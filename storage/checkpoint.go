@@ -72,9 +72,9 @@ func (db *DB) checkpoint() error {
 func (db *DB) snapshot(seg uint64) *checkpointFile {
 	ck := &checkpointFile{
 		Format: formatVersion, Seg: seg, Step: db.step, Tiers: db.opts.Tiers,
-		LastPDP: db.lastPDP.Load(), Series: make([]checkpointSeries, 0, len(db.series)),
+		LastPDP: db.lastPDP.Load(), Series: make([]checkpointSeries, 0, db.nseries),
 	}
-	for _, s := range db.series {
+	db.eachState(func(s *seriesState) {
 		cs := checkpointSeries{Labels: s.labels, DS: s.ds}
 		if sr := s.rrd; sr != nil {
 			cs.State, _ = sr.ds.MarshalBinary()
@@ -88,7 +88,7 @@ func (db *DB) snapshot(seg uint64) *checkpointFile {
 			cs.Prev, cs.PrevOK, cs.PrevSec, cs.PrevUsec = sr.prev, sr.prevOK, sr.prevSec, sr.prevUsec
 		}
 		ck.Series = append(ck.Series, cs)
-	}
+	})
 	return ck
 }
 
@@ -195,7 +195,7 @@ func (db *DB) loadCheckpoint(ck *checkpointFile) error {
 		db.log.Warn("storage_step_changed", "old_seconds", ck.Step, "new_seconds", db.step)
 	}
 	for _, cs := range ck.Series {
-		s := db.newSeries(seriesKey(cs.Labels), cs.Labels, cs.DS)
+		s := db.newSeries(cs.Labels, cs.DS)
 		if len(cs.State) == 0 || !sameStep {
 			continue
 		}
@@ -214,11 +214,10 @@ func (db *DB) loadCheckpoint(ck *checkpointFile) error {
 					continue
 				}
 				for c := range t.cfs {
-					ra := new(rrd.RRA)
-					if err := ra.UnmarshalBinary(cs.RRA[k][c]); err != nil {
+					// Restore in place, into the series' block of consolidators.
+					if err := sr.rra[i][c].UnmarshalBinary(cs.RRA[k][c]); err != nil {
 						return fmt.Errorf("read checkpoint: series %s: %w", s.labels, err)
 					}
-					sr.rra[i][c] = ra
 				}
 			}
 		}
@@ -232,12 +231,11 @@ func (db *DB) loadCheckpoint(ck *checkpointFile) error {
 func (db *DB) replaySegment(n uint64) (int, error) {
 	ids := map[uint64]*seriesState{}
 	count := 0
-	var outs []out
 	flush := func() {
-		if err := db.commit(context.Background(), outs); err != nil {
+		if err := db.commit(context.Background(), db.scratch); err != nil {
 			db.log.Warn("storage_replay_store_failed", "err", err)
 		}
-		outs = outs[:0]
+		db.scratch = db.scratch[:0]
 	}
 	_, err := readSegment(filepath.Join(db.journalDir(), segmentName(n)), func(p []byte) error {
 		defs, samples, err := decodeBatch(p)
@@ -245,10 +243,9 @@ func (db *DB) replaySegment(n uint64) (int, error) {
 			return err
 		}
 		for _, d := range defs {
-			key := seriesKey(d.labels)
-			s := db.series[key]
+			s := db.lookup(labelsHash(d.labels), d.labels)
 			if s == nil {
-				s = db.newSeries(key, d.labels, d.ds)
+				s = db.newSeries(d.labels, d.ds)
 			}
 			s.ds = d.ds
 			ids[d.id] = s
@@ -261,10 +258,10 @@ func (db *DB) replaySegment(n uint64) (int, error) {
 			if s.rrd != nil && js.nano/1e3 <= s.rrd.ds.LastUpdate().UnixNano()/1e3 {
 				continue // already in the checkpoint
 			}
-			outs = db.apply(s, timeFromNano(js.nano), js.r, outs)
+			db.apply(s, timeFromNano(js.nano), js.r)
 			count++
 		}
-		if len(outs) > 1<<16 {
+		if len(db.scratch) > 1<<16 {
 			flush()
 		}
 		return nil

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"math"
 	"os"
@@ -56,7 +57,9 @@ type DB struct {
 	ckptMu   sync.Mutex // one checkpoint at a time
 
 	mu      sync.Mutex // guards the fields below
-	series  map[string]*seriesState
+	series  map[uint64]*seriesState // by label hash; collisions chained
+	nseries int
+	scratch []out // values produced by apply, taken by ingest
 	nextID  uint64
 	jnl     journal
 	closed  bool
@@ -81,7 +84,8 @@ type tier struct {
 
 // seriesState is everything storage keeps in memory about one series.
 type seriesState struct {
-	key    string
+	hash   uint64
+	next   *seriesState // another series with the same hash
 	labels metric.Labels
 	ds     metric.DS
 
@@ -93,6 +97,11 @@ type seriesState struct {
 
 	raw   *tsdbSeries
 	tiers [][]*tsdbSeries // [tier][cf]
+
+	// Callbacks for the RRD state machines, made once per series so that
+	// an update allocates nothing.
+	emitPDP func(end time.Time, v float64)
+	emitRow [][]func(end time.Time, v float64)
 }
 
 // tsdbSeries is a series' identity in one TSDB, with the reference that
@@ -119,7 +128,7 @@ func Open(o Options) (*DB, error) {
 		opts:   o,
 		log:    o.Logger,
 		step:   int64(o.Step / time.Second),
-		series: map[string]*seriesState{},
+		series: map[uint64]*seriesState{},
 		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
 	}
@@ -324,7 +333,7 @@ func (db *DB) background() {
 	}
 }
 
-// seriesKey is a canonical string of a sorted label set.
+// seriesKey is a canonical string of a sorted label set, for ordering.
 func seriesKey(ls metric.Labels) string {
 	n := 0
 	for _, l := range ls {
@@ -341,21 +350,97 @@ func seriesKey(ls metric.Labels) string {
 	return b.String()
 }
 
-// newSeries builds the in-memory state of a series with no reading yet.
-// The caller holds db.mu.
-func (db *DB) newSeries(key string, ls metric.Labels, ds metric.DS) *seriesState {
-	db.nextID++
-	s := &seriesState{key: key, labels: ls.Copy(), ds: ds, jid: db.nextID}
-	s.raw = &tsdbSeries{lbls: toPromLabels(s.labels, "")}
-	s.tiers = make([][]*tsdbSeries, len(db.tiers))
-	for i, t := range db.tiers {
-		s.tiers[i] = make([]*tsdbSeries, len(t.cfs))
-		for k, cf := range t.cfs {
-			s.tiers[i][k] = &tsdbSeries{lbls: toPromLabels(s.labels, cf.String())}
+var hashSeed = maphash.MakeSeed()
+
+// labelsHash hashes a sorted label set without allocating.
+func labelsHash(ls metric.Labels) uint64 {
+	var h maphash.Hash
+	h.SetSeed(hashSeed)
+	for _, l := range ls {
+		h.WriteString(l.Name)
+		h.WriteByte(0xff)
+		h.WriteString(l.Value)
+		h.WriteByte(0xfe)
+	}
+	return h.Sum64()
+}
+
+// lookup finds a series by its sorted labels. The caller holds db.mu.
+func (db *DB) lookup(h uint64, ls metric.Labels) *seriesState {
+	for s := db.series[h]; s != nil; s = s.next {
+		if s.labels.Equal(ls) {
+			return s
 		}
 	}
-	db.series[key] = s
-	db.m.series.Set(float64(len(db.series)))
+	return nil
+}
+
+// removeSeries forgets a series. The caller holds db.mu.
+func (db *DB) removeSeries(s *seriesState) {
+	p := db.series[s.hash]
+	if p == s {
+		if s.next == nil {
+			delete(db.series, s.hash)
+		} else {
+			db.series[s.hash] = s.next
+		}
+	} else {
+		for ; p != nil && p.next != s; p = p.next {
+		}
+		if p != nil {
+			p.next = s.next
+		}
+	}
+	db.nseries--
+	db.m.series.Set(float64(db.nseries))
+}
+
+// eachState calls fn for every series. The caller holds db.mu.
+func (db *DB) eachState(fn func(*seriesState)) {
+	for _, s := range db.series {
+		for ; s != nil; s = s.next {
+			fn(s)
+		}
+	}
+}
+
+// newSeries builds the in-memory state of a series with no reading yet.
+// The caller holds db.mu.
+func (db *DB) newSeries(ls metric.Labels, ds metric.DS) *seriesState {
+	db.nextID++
+	h := labelsHash(ls)
+	s := &seriesState{hash: h, labels: ls.Copy(), ds: ds, jid: db.nextID}
+	s.raw = &tsdbSeries{lbls: toPromLabels(s.labels, "")}
+	s.tiers = make([][]*tsdbSeries, len(db.tiers))
+	s.emitRow = make([][]func(time.Time, float64), len(db.tiers))
+	for i, t := range db.tiers {
+		s.tiers[i] = make([]*tsdbSeries, len(t.cfs))
+		s.emitRow[i] = make([]func(time.Time, float64), len(t.cfs))
+		for k, cf := range t.cfs {
+			ts := &tsdbSeries{lbls: toPromLabels(s.labels, cf.String())}
+			s.tiers[i][k] = ts
+			archive := i + 1
+			s.emitRow[i][k] = func(end time.Time, v float64) {
+				if !isNaN(v) {
+					db.scratch = append(db.scratch, out{archive: archive, s: ts, t: end.Unix() * 1000, v: v})
+				}
+			}
+		}
+	}
+	s.emitPDP = func(end time.Time, v float64) {
+		if e := end.Unix(); e > db.lastPDP.Load() {
+			db.lastPDP.Store(e)
+		}
+		for i, ras := range s.rrd.rra {
+			for k, ra := range ras {
+				_ = ra.Add(end, v, s.emitRow[i][k])
+			}
+		}
+	}
+	s.next = db.series[h]
+	db.series[h] = s
+	db.nseries++
+	db.m.series.Set(float64(db.nseries))
 	return s
 }
 

@@ -261,15 +261,14 @@ func (db *DB) eachSeries(sel metric.Selector, fn func(metric.Labels)) error {
 	if db.closed {
 		return ErrClosed
 	}
-next:
-	for _, s := range db.series {
+	db.eachState(func(s *seriesState) {
 		for _, m := range ms {
 			if !m.Matches(s.labels.Get(m.Name)) {
-				continue next
+				return
 			}
 		}
 		fn(s.labels)
-	}
+	})
 	return nil
 }
 
@@ -290,12 +289,15 @@ func (db *DB) DeleteSeries(ctx context.Context, sel metric.Selector) error {
 		db.inflight.Unlock()
 		return ErrClosed
 	}
-	for k, s := range db.series {
+	var gone []*seriesState
+	db.eachState(func(s *seriesState) {
 		if sel.Matches(s.labels) {
-			delete(db.series, k)
+			gone = append(gone, s)
 		}
+	})
+	for _, s := range gone {
+		db.removeSeries(s)
 	}
-	db.m.series.Set(float64(len(db.series)))
 	var errs []error
 	// Delete up to the newest value written: a tombstone reaching into the
 	// future would also hide the series if it comes back.

@@ -1,0 +1,234 @@
+package storage
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io/fs"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/prometheus/prometheus/tsdb"
+
+	"github.com/saguaro-monitoring/saguaro/pkg/metric"
+)
+
+// benchDevices x benchPerDevice data sources, like 10,000 interface and
+// host counters polled every minute.
+const (
+	benchDevices   = 100
+	benchPerDevice = 100
+)
+
+// benchFleet builds one poll of the fleet: per device a batch (one
+// poller Append) with a realistic mix of data sources: traffic counters
+// with random increments, integer gauges, and flat values.
+type benchFleet struct {
+	labels [][]metric.Labels
+	counts [][]uint64
+	rng    *rand.Rand
+}
+
+func newBenchFleet(devices, per int) *benchFleet {
+	f := &benchFleet{rng: rand.New(rand.NewPCG(3, 4))}
+	for d := 0; d < devices; d++ {
+		var ls []metric.Labels
+		for i := 0; i < per; i++ {
+			name := [...]string{"ifHCInOctets", "ifHCOutOctets", "hrStorageUsed", "ifOperStatus"}[i%4]
+			ls = append(ls, metric.New(metric.NameLabel, name, metric.DeviceLabel, fmt.Sprintf("dev%03d", d),
+				"ifIndex", strconv.Itoa(i/4)))
+		}
+		f.labels = append(f.labels, ls)
+		f.counts = append(f.counts, make([]uint64, per))
+	}
+	return f
+}
+
+var benchCounterDS = metric.DS{Type: metric.Counter, Heartbeat: 2 * time.Minute, Min: 0, Max: math.NaN()}
+
+func (f *benchFleet) batch(d, k int, buf []metric.Sample) []metric.Sample {
+	buf = buf[:0]
+	ts := base.Add(time.Duration(k)*time.Minute + time.Duration(d)*100*time.Millisecond)
+	for i, ls := range f.labels[d] {
+		s := metric.Sample{Labels: ls, Time: ts}
+		switch i % 4 {
+		case 0, 1:
+			f.counts[d][i] += uint64(f.rng.IntN(6_000_000))
+			s.DS, s.Count, s.Exact, s.Value = benchCounterDS, f.counts[d][i], true, float64(f.counts[d][i])
+		case 2:
+			s.DS, s.Value = metric.Gauges(2*time.Minute), float64(1<<30+f.rng.IntN(1<<20)*4096)
+		default:
+			s.DS, s.Value = metric.Gauges(2*time.Minute), 1
+		}
+		buf = append(buf, s)
+	}
+	return buf
+}
+
+// ingest appends polls [from, to) of the fleet with one goroutine per
+// core, as pollers do.
+func (f *benchFleet) ingest(tb testing.TB, db *DB, from, to, workers int) {
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]metric.Sample, 0, benchPerDevice)
+			for k := from; k < to; k++ {
+				for d := w; d < len(f.labels); d += workers {
+					if err := db.Append(context.Background(), f.batch(d, k, buf)); err != nil {
+						tb.Error(err)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// BenchmarkIngest measures appends including every tier update for
+// 10,000 data sources; one op is one poll of all of them.
+func BenchmarkIngest(b *testing.B) {
+	db := openTest(b, b.TempDir())
+	f := newBenchFleet(benchDevices, benchPerDevice)
+	f.ingest(b, db, 0, 2, 2) // create the series
+	b.ReportAllocs()
+	b.ResetTimer()
+	start, cpu0 := time.Now(), cpuSeconds()
+	f.ingest(b, db, 2, 2+b.N, 2)
+	el, cpu := time.Since(start), cpuSeconds()-cpu0
+	b.StopTimer()
+	n := float64(b.N * benchDevices * benchPerDevice)
+	b.ReportMetric(n/el.Seconds(), "samples/s")
+	// The machine is shared: samples per CPU-second is the steadier figure.
+	b.ReportMetric(n/cpu, "samples/cpu-s")
+	b.ReportMetric(peakRSSMiB(), "peak-RSS-MiB")
+}
+
+// BenchmarkSelect reads one data source over a day and over a year at
+// about 800 points (graph width), from compacted blocks.
+func BenchmarkSelect(b *testing.B) {
+	dir := b.TempDir()
+	db := openTest(b, dir)
+	const polls = 366 * 24 * 60
+	f := newBenchFleet(1, 4)
+	f.ingest(b, db, 0, polls, 1)
+	compactAll(b, db)
+	end := base.Add(polls * time.Minute)
+	sel := metric.Selector{metric.Eq(metric.NameLabel, "ifHCInOctets"), metric.Eq(metric.DeviceLabel, "dev000")}
+	for _, span := range []time.Duration{24 * time.Hour, 365 * 24 * time.Hour} {
+		b.Run(fmt.Sprintf("span=%v", span), func(b *testing.B) {
+			q := metric.Query{Match: sel, From: end.Add(-span), To: end, Step: span / 800, CF: metric.Average}
+			var rows int
+			b.ReportAllocs()
+			for b.Loop() {
+				res, err := db.Select(context.Background(), q)
+				if err != nil || len(res) != 1 {
+					b.Fatalf("%v, %d series", err, len(res))
+				}
+				rows = len(res[0].Values)
+			}
+			b.ReportMetric(float64(rows), "rows")
+		})
+	}
+}
+
+// BenchmarkDisk stores a day of the fleet's raw values and tiers,
+// compacts, and reports the bytes per raw value on disk.
+func BenchmarkDisk(b *testing.B) {
+	for b.Loop() {
+		dir := b.TempDir()
+		db, err := Open(DefaultOptions(dir))
+		if err != nil {
+			b.Fatal(err)
+		}
+		const devices, per, polls = 10, 100, 24 * 60
+		f := newBenchFleet(devices, per)
+		f.ingest(b, db, 0, polls, 2)
+		compactAll(b, db)
+		rawBytes := blockBytes(b, filepath.Join(dir, "raw"))
+		var tierBytes int64
+		for _, t := range db.tiers {
+			tierBytes += blockBytes(b, filepath.Join(dir, t.name))
+		}
+		db.Close()
+		b.ReportMetric(float64(rawBytes)/float64(devices*per*polls), "raw-bytes/sample")
+		b.ReportMetric(float64(rawBytes+tierBytes)/float64(devices*per*polls), "all-bytes/sample")
+	}
+}
+
+// compactAll writes every archive's head out as blocks, as the TSDBs do
+// on their own over hours.
+func compactAll(tb testing.TB, db *DB) {
+	for _, a := range db.archives() {
+		if err := a.CompactHead(tsdbRangeHead(a)); err != nil {
+			tb.Fatal(err)
+		}
+		if err := a.Compact(context.Background()); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+// blockBytes sums the sizes of the blocks (not the WAL) under dir.
+func blockBytes(tb testing.TB, dir string) int64 {
+	var n int64
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if strings.HasPrefix(rel, "wal") || strings.HasPrefix(rel, "chunks_head") || d.IsDir() {
+			return nil
+		}
+		fi, err := d.Info()
+		if err == nil {
+			n += fi.Size()
+		}
+		return err
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return n
+}
+
+// peakRSSMiB reads the process's peak resident set size.
+func peakRSSMiB() float64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return math.NaN()
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return math.NaN()
+}
+
+func tsdbRangeHead(a *tsdb.DB) *tsdb.RangeHead {
+	h := a.Head()
+	return tsdb.NewRangeHead(h, h.MinTime(), h.MaxTime())
+}
+
+// cpuSeconds is the user+system CPU time of this process so far.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return math.NaN()
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
