@@ -21,6 +21,7 @@ type fakeQuerier struct {
 type fakeSeries struct {
 	labels metric.Labels
 	tiers  []metric.Series // ascending step
+	cf     *metric.CF      // when set, served only to queries with this CF
 }
 
 // add stores values at step from start (row i stamped start+i*step) and
@@ -60,7 +61,7 @@ func (f *fakeQuerier) Select(_ context.Context, q metric.Query) ([]metric.Series
 	}
 	var out []metric.Series
 	for _, s := range f.series {
-		if !q.Match.Matches(s.labels) {
+		if !q.Match.Matches(s.labels) || (s.cf != nil && *s.cf != q.CF) {
 			continue
 		}
 		tier := s.tiers[0]

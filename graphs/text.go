@@ -34,7 +34,7 @@ func (h *fastText) face(f font.Font) xfont.Face {
 	fc := xfont.Face(nil)
 	if of := h.Fonts.Lookup(f, f.Size); of.Face != nil {
 		if face, err := opentype.NewFace(of.Face, &opentype.FaceOptions{Size: f.Size.Points(), DPI: DPI}); err == nil {
-			fc = face
+			fc = noKern{face}
 		}
 	}
 	h.faces[f] = fc
@@ -71,3 +71,9 @@ func (h *fastText) close() {
 		}
 	}
 }
+
+// noKern drops kerning: Liberation Sans kerns "11" by most of a stem,
+// which makes numbers in legend columns look misprinted.
+type noKern struct{ xfont.Face }
+
+func (noKern) Kern(_, _ rune) fixed.Int26_6 { return 0 }
