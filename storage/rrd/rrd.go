@@ -419,8 +419,7 @@ func (f *Fetched) Time(i int) time.Time { return f.Start.Add(time.Duration(i+1) 
 // step is closest to the resolution; if none reaches back, the one
 // covering most of the range.
 func (r *RRD) Fetch(args ...string) (*Fetched, error) {
-	var cfName string
-	start, end := int64(-1), int64(-1)
+	var cfName, startStr, endStr string
 	res := int64(1)
 	align := false
 	for i := 0; i < len(args); i++ {
@@ -443,14 +442,10 @@ func (r *RRD) Fetch(args ...string) (*Fetched, error) {
 				res = n
 				continue
 			}
-			n, err := strconv.ParseInt(val, 10, 64)
-			if err != nil {
-				return nil, fmt.Errorf("fetch: time %q: want seconds since the epoch", val)
-			}
 			if opt == "--start" || opt == "-s" {
-				start = n
+				startStr = val
 			} else {
-				end = n
+				endStr = val
 			}
 		case "--align-start", "-a":
 			align = true
@@ -468,8 +463,12 @@ func (r *RRD) Fetch(args ...string) (*Fetched, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fetch: %w", err)
 	}
-	if start < 0 || end < 0 {
+	if startStr == "" || endStr == "" {
 		return nil, fmt.Errorf("fetch: --start and --end are required")
+	}
+	start, end, err := fetchTimes(startStr, endStr)
+	if err != nil {
+		return nil, fmt.Errorf("fetch: %w", err)
 	}
 	if start < 3600*24*365*10 {
 		return nil, fmt.Errorf("fetch: the first entry to fetch should be after 1980")
@@ -486,6 +485,69 @@ func (r *RRD) Fetch(args ...string) (*Fetched, error) {
 		return nil, fmt.Errorf("fetch: range too large")
 	}
 	return r.fetch(cf, start, end, res)
+}
+
+// fetchTimes resolves fetch's start and end: seconds since the epoch, or
+// one of them relative to the other as rrdtool's at-style end-1h and
+// start+30min (offsets in s, min, h, d or w; a plain number is seconds).
+func fetchTimes(startStr, endStr string) (start, end int64, err error) {
+	startRel, startOff, err := relTime(startStr, "end-", "e-", -1)
+	if err != nil {
+		return 0, 0, fmt.Errorf("start: %w", err)
+	}
+	endRel, endOff, err := relTime(endStr, "start+", "s+", 1)
+	if err != nil {
+		return 0, 0, fmt.Errorf("end: %w", err)
+	}
+	switch {
+	case startRel && endRel:
+		return 0, 0, fmt.Errorf("start %q and end %q are relative to each other", startStr, endStr)
+	case startRel:
+		return endOff + startOff, endOff, nil
+	case endRel:
+		return startOff, startOff + endOff, nil
+	}
+	return startOff, endOff, nil
+}
+
+// relTime parses an absolute time (rel false, v the time) or an offset
+// with one of the prefixes (rel true, v the signed offset in seconds).
+func relTime(s, long, short string, sign int64) (rel bool, v int64, err error) {
+	off, ok := strings.CutPrefix(s, long)
+	if !ok {
+		off, ok = strings.CutPrefix(s, short)
+	}
+	if !ok {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 0 || n > 1<<40 {
+			return false, 0, fmt.Errorf("time %q: want seconds since the epoch, %sOFFSET or the like", s, long)
+		}
+		return false, n, nil
+	}
+	i := 0
+	for i < len(off) && isDigit(off[i]) {
+		i++
+	}
+	n, err := strconv.ParseInt(off[:i], 10, 64)
+	if err != nil || n > 1<<32 {
+		return false, 0, fmt.Errorf("offset %q: want a number of s, min, h, d or w", s)
+	}
+	unit := int64(0)
+	switch off[i:] {
+	case "", "s", "sec", "seconds":
+		unit = 1
+	case "min", "minutes":
+		unit = 60
+	case "h", "hours":
+		unit = 3600
+	case "d", "days":
+		unit = 86400
+	case "w", "weeks":
+		unit = 7 * 86400
+	default:
+		return false, 0, fmt.Errorf("offset %q: unit %q not supported (s, min, h, d, w)", s, off[i:])
+	}
+	return true, sign * n * unit, nil
 }
 
 func (r *RRD) fetch(cf metric.CF, start, end, step int64) (*Fetched, error) {
