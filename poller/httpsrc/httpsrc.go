@@ -3,6 +3,7 @@ package httpsrc
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
@@ -34,7 +36,27 @@ type Config struct {
 	// summary quantiles (name{quantile=...}) are kept only when a pattern
 	// names them.
 	Include []string
+
+	// Format of the response: "prometheus" (the default), "json" (numbers
+	// picked by JSON), "apache" (mod_status ?auto), "nginx" (stub_status),
+	// or "probe" (only the response's status and time: probe_success,
+	// probe_duration_seconds, probe_http_status_code; any status is data).
+	Format string
+	JSON   []JSONMetric // for Format "json"
+
+	Headers            map[string]string // added to the request
+	Username, Password string            // HTTP basic auth when Username is set
+	InsecureSkipVerify bool              // accept any TLS certificate
 }
+
+// Formats.
+const (
+	FormatPrometheus = "prometheus"
+	FormatJSON       = "json"
+	FormatApache     = "apache"
+	FormatNginx      = "nginx"
+	FormatProbe      = "probe"
+)
 
 // Defaults applied by New.
 const (
@@ -55,8 +77,14 @@ type Collector struct {
 	cfg     Config
 	include []*regexp.Regexp
 	common  metric.Labels
+	json    []compiledJSON
 	client  *http.Client
 }
+
+var (
+	labelNameRe  = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+	metricNameRe = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
+)
 
 // New validates cfg and fills in defaults. It does not contact the target.
 func New(cfg Config) (*Collector, error) {
@@ -90,12 +118,44 @@ func New(cfg Config) (*Collector, error) {
 		}
 		c.include = append(c.include, re)
 	}
+	c.common = cfg.Labels.Merge(metric.New(metric.DeviceLabel, cfg.Device))
+	switch cfg.Format {
+	case "":
+		c.cfg.Format = FormatPrometheus
+	case FormatPrometheus, FormatApache, FormatNginx, FormatProbe:
+	case FormatJSON:
+		if len(cfg.JSON) == 0 {
+			bad("json", "format json needs at least one metric")
+		}
+	default:
+		bad("format", "%q (want prometheus, json, apache, nginx or probe)", cfg.Format)
+	}
+	if len(cfg.JSON) > 0 && cfg.Format != FormatJSON {
+		bad("json", "JSON metrics need format json, not %q", c.cfg.Format)
+	}
+	for i, m := range cfg.JSON {
+		segs, err := parsePath(m.Path)
+		if err != nil {
+			bad(fmt.Sprintf("json[%d].path", i), "%v", err)
+		}
+		if !metricNameRe.MatchString(m.Metric) {
+			bad(fmt.Sprintf("json[%d].metric", i), "%q is not a valid metric name", m.Metric)
+		}
+		c.json = append(c.json, compiledJSON{m: m, segs: segs, base: m.Labels.Merge(c.common).With(metric.NameLabel, m.Metric)})
+	}
+	for k := range cfg.Headers {
+		if k == "" || strings.ContainsAny(k, " :\r\n") {
+			bad("headers", "%q is not a header name", k)
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	c.common = cfg.Labels.Merge(metric.New(metric.DeviceLabel, cfg.Device))
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 1
+	if cfg.InsecureSkipVerify {
+		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the operator asked for it
+	}
 	c.client = &http.Client{Timeout: cfg.Timeout, Transport: tr}
 	return c, nil
 }
@@ -108,55 +168,109 @@ func (c *Collector) Close() error {
 
 const accept = "text/plain;version=0.0.4;q=1,*/*;q=0.1"
 
-// Poll fetches and parses the exposition. Samples parsed before a format
-// error are not returned: a half-read body is not trusted.
+// Poll fetches and parses the response. Samples parsed before a format
+// error are not returned: a half-read body is not trusted. JSON documents
+// are the exception: every path that resolves yields its sample, and the
+// error lists the paths that did not.
 func (c *Collector) Poll(ctx context.Context, _ time.Time) ([]metric.Sample, error) {
-	body, err := c.fetch(ctx)
+	if c.cfg.Format == FormatProbe {
+		return c.probe(ctx)
+	}
+	body, _, err := c.fetch(ctx, false)
 	if err != nil {
 		return nil, err
 	}
-	s, err := Parse(bytes.NewReader(body), c.include, c.common)
+	var s []metric.Sample
+	b := &builder{include: c.include, common: c.common, reserved: c.common.Map()}
+	switch c.cfg.Format {
+	case FormatJSON:
+		s, err = parseJSON(body, c.json)
+	case FormatApache:
+		err = parseApache(body, b)
+		s = b.out
+	case FormatNginx:
+		err = parseNginx(body, b)
+		s = b.out
+	default:
+		s, err = Parse(bytes.NewReader(body), c.include, c.common)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("http poll of %s: %s: %w", c.cfg.Device, c.cfg.URL, err)
+		if c.cfg.Format != FormatJSON {
+			s = nil
+		}
+		return s, fmt.Errorf("http poll of %s: %s: %w", c.cfg.Device, c.cfg.URL, err)
 	}
 	return s, nil
 }
 
-func (c *Collector) fetch(ctx context.Context) ([]byte, error) {
+// probe times one request; the status is data, not an error.
+func (c *Collector) probe(ctx context.Context) ([]metric.Sample, error) {
+	start := time.Now()
+	_, status, err := c.fetch(ctx, true)
+	dur := time.Since(start)
+	ok := 0.0
+	if err == nil && status >= 200 && status <= 399 {
+		ok = 1
+	}
+	b := &builder{common: c.common}
+	b.addStatus(statusSample{name: "probe_success", ds: gaugeDS, value: ok})
+	b.addStatus(statusSample{name: "probe_duration_seconds", ds: gaugeDS, value: dur.Seconds()})
+	if status != 0 {
+		b.addStatus(statusSample{name: "probe_http_status_code", ds: gaugeDS, value: float64(status)})
+	}
+	// A failed request is a finding of the probe, not a failed poll.
+	return b.out, nil
+}
+
+// fetch GETs the URL. For a probe (anyStatus) the status is returned, not
+// checked, and the body is read only up to the limit.
+func (c *Collector) fetch(ctx context.Context, anyStatus bool) ([]byte, int, error) {
 	dev, u := c.cfg.Device, c.cfg.URL
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, fmt.Errorf("http poll of %s: %s: %w", dev, u, err)
+		return nil, 0, fmt.Errorf("http poll of %s: %s: %w", dev, u, err)
 	}
-	req.Header.Set("Accept", accept)
+	if c.cfg.Format == FormatPrometheus {
+		req.Header.Set("Accept", accept)
+	}
 	req.Header.Set("User-Agent", "saguaro-poller")
+	for k, v := range c.cfg.Headers {
+		req.Header.Set(k, v)
+	}
+	if c.cfg.Username != "" {
+		req.SetBasicAuth(c.cfg.Username, c.cfg.Password)
+	}
 	resp, err := c.client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("http poll of %s: %w", dev, err) // *url.Error names method and URL
+		return nil, 0, fmt.Errorf("http poll of %s: %w", dev, err) // *url.Error names method and URL
 	}
 	defer resp.Body.Close()
+	if anyStatus {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, c.cfg.MaxBody))
+		return nil, resp.StatusCode, nil
+	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // keep the connection reusable
-		return nil, fmt.Errorf("http poll of %s: GET %s: %w %s: %s", dev, u, ErrStatus, resp.Status, strconv.Quote(string(snippet)))
+		return nil, resp.StatusCode, fmt.Errorf("http poll of %s: GET %s: %w %s: %s", dev, u, ErrStatus, resp.Status, quote(string(snippet)))
 	}
 	if ct := resp.Header.Get("Content-Type"); ct != "" {
 		mt, _, _ := mime.ParseMediaType(ct)
-		if mt == "application/vnd.google.protobuf" || mt == "application/json" || mt == "text/html" {
-			return nil, fmt.Errorf("http poll of %s: GET %s: %w: content type %q is not the text exposition format", dev, u, ErrFormat, ct)
+		if mt == "text/html" || c.cfg.Format == FormatPrometheus && (mt == "application/vnd.google.protobuf" || mt == "application/json") {
+			return nil, resp.StatusCode, fmt.Errorf("http poll of %s: GET %s: %w: content type %q is not what format %s expects", dev, u, ErrFormat, ct, c.cfg.Format)
 		}
 	}
 	if resp.ContentLength > c.cfg.MaxBody {
-		return nil, fmt.Errorf("http poll of %s: GET %s: %w: Content-Length %d exceeds %d bytes", dev, u, ErrTooLarge, resp.ContentLength, c.cfg.MaxBody)
+		return nil, resp.StatusCode, fmt.Errorf("http poll of %s: GET %s: %w: Content-Length %d exceeds %d bytes", dev, u, ErrTooLarge, resp.ContentLength, c.cfg.MaxBody)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, c.cfg.MaxBody+1))
 	if err != nil {
-		return nil, fmt.Errorf("http poll of %s: GET %s: reading body: %w", dev, u, err)
+		return nil, resp.StatusCode, fmt.Errorf("http poll of %s: GET %s: reading body: %w", dev, u, err)
 	}
 	if int64(len(body)) > c.cfg.MaxBody {
-		return nil, fmt.Errorf("http poll of %s: GET %s: %w: more than %d bytes", dev, u, ErrTooLarge, c.cfg.MaxBody)
+		return nil, resp.StatusCode, fmt.Errorf("http poll of %s: GET %s: %w: more than %d bytes", dev, u, ErrTooLarge, c.cfg.MaxBody)
 	}
-	return body, nil
+	return body, resp.StatusCode, nil
 }
 
 var (
@@ -266,3 +380,11 @@ func with(lp []*dto.LabelPair, name, value string) []*dto.LabelPair {
 }
 
 func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+// quote shows a bounded, escaped form of outside input in errors.
+func quote(s string) string {
+	if len(s) > 64 {
+		return strconv.Quote(s[:64]) + "..."
+	}
+	return strconv.Quote(s)
+}
