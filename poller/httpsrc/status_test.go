@@ -247,7 +247,9 @@ func TestNginxGarbage(t *testing.T) {
 
 func TestProbe(t *testing.T) {
 	ok := serve(t, func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "fine") })
-	down := serve(t, func(w http.ResponseWriter, r *http.Request) { http.Error(w, "maintenance", http.StatusServiceUnavailable) })
+	down := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "maintenance", http.StatusServiceUnavailable)
+	})
 	srv := httptest.NewServer(http.NotFoundHandler())
 	gone := srv.URL
 	srv.Close()
