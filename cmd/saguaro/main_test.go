@@ -276,6 +276,38 @@ devices:
 			t.Errorf("home page lacks %q", want)
 		}
 	}
+
+	// Reload: an invalid file is refused and the running devices stay;
+	// a valid one removes the dead device and keeps the rest.
+	cfgText, _ := os.ReadFile(cfgPath)
+	writeFile(t, cfgPath, strings.Replace(string(cfgText), "template: net-snmp-host", "template: no-such-template", 1))
+	if code, body := post(t, base+"/-/reload"); code != http.StatusBadRequest || !strings.Contains(body, `no device template named \"no-such-template\"`) {
+		t.Errorf("bad reload: %d %s", code, body)
+	}
+	if home := string(get(t, base+"/")); !strings.Contains(home, "device-dead") {
+		t.Error("refused reload dropped a device")
+	}
+	i0 := strings.Index(string(cfgText), "  - name: dead")
+	i1 := strings.Index(string(cfgText), "  - name: broken-app")
+	writeFile(t, cfgPath, string(cfgText[:i0])+string(cfgText[i1:]))
+	if code, body := post(t, base+"/-/reload"); code != http.StatusOK {
+		t.Errorf("reload: %d %s", code, body)
+	}
+	home = string(get(t, base+"/"))
+	if strings.Contains(home, "device-dead") || !strings.Contains(home, "device-lab") {
+		t.Error("reload did not remove the dead device or lost the lab device")
+	}
+}
+
+func post(t testing.TB, url string) (int, string) {
+	t.Helper()
+	res, err := http.Post(url, "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
 }
 
 func get(t testing.TB, url string) []byte {

@@ -68,6 +68,10 @@ Flags:
 		fmt.Fprintf(stderr, "saguaro simulate: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
+	if *renumber > 0 && *rebootEvery == 0 {
+		fmt.Fprintln(stderr, "saguaro simulate: --renumber changes ifIndexes at reboots; give --reboot-every too")
+		return 2
+	}
 	if len(walks) == 0 {
 		fmt.Fprintln(stderr, "saguaro simulate: give at least one --walk FILE (an `snmpwalk -On` capture)")
 		return 2

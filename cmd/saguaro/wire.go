@@ -8,8 +8,13 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
+	"os/signal"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -111,24 +116,15 @@ func serve(ctx context.Context, o serveOptions) error {
 		return fmt.Errorf("open storage in %s: %w", cfg.DataDir, err)
 	}
 
-	targets, err := buildTargets(cfg, set)
-	if err != nil {
-		ln.Close()
-		db.Close()
-		return err
-	}
 	sched := poller.New(db, reg, log)
-	sched.Set(targets)
-
-	cat, err := graphs.NewCatalog(db, set.GraphList())
-	if err != nil {
+	svc := &service{file: o.ConfigFile, listen: cfg.Listen, dataDir: cfg.DataDir, db: db, sched: sched, log: log}
+	if err := svc.apply(cfg, set); err != nil {
 		ln.Close()
 		db.Close()
 		return err
 	}
-	gs := &graphService{cat: cat, q: db, devices: graphDevices(cfg, set)}
 	srv, err := web.New(web.Options{
-		Listen: cfg.Listen, Graphs: gs, Devices: &deviceStatus{cfg: cfg, sched: sched},
+		Listen: cfg.Listen, Graphs: svc, Devices: svc, Reload: svc.Reload,
 		Gatherer: reg, Logger: log, Version: version,
 	})
 	if err != nil {
@@ -151,11 +147,23 @@ func serve(ctx context.Context, o serveOptions) error {
 	webErr := make(chan error, 1)
 	go func() { webErr <- srv.Serve(webCtx, ln) }()
 
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	var runErr error
-	select {
-	case <-ctx.Done():
-	case runErr = <-webErr:
-		webErr = nil
+wait:
+	for {
+		select {
+		case <-hup:
+			if err := svc.Reload(ctx); err != nil {
+				log.Error("reload_failed", "err", err)
+			}
+		case <-ctx.Done():
+			break wait
+		case runErr = <-webErr:
+			webErr = nil
+			break wait
+		}
 	}
 	stopPolling()
 	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
@@ -247,24 +255,73 @@ func graphDevices(cfg *config.Config, set *templates.Set) []graphs.Device {
 	return out
 }
 
-// graphService answers the web server's questions about graphs from the
-// catalogue and storage.
-type graphService struct {
+// service holds what a reload swaps: the configuration, its templates,
+// the graph catalogue and the device list. The web server reads it
+// through the web.Graphs and web.Devices interfaces.
+type service struct {
+	file, listen, dataDir string
+	db                    *storage.DB
+	sched                 *poller.Scheduler
+	log                   *slog.Logger
+	state                 atomic.Pointer[serviceState]
+	reloadMu              sync.Mutex
+}
+
+type serviceState struct {
+	cfg     *config.Config
 	cat     *graphs.Catalog
-	q       graphs.Querier
 	devices []graphs.Device
+}
+
+// apply builds collectors and the catalogue for cfg and swaps them in.
+// Nothing changes when it fails.
+func (s *service) apply(cfg *config.Config, set *templates.Set) error {
+	targets, err := buildTargets(cfg, set)
+	if err != nil {
+		return err
+	}
+	cat, err := graphs.NewCatalog(s.db, set.GraphList())
+	if err != nil {
+		return err
+	}
+	s.sched.Set(targets)
+	s.state.Store(&serviceState{cfg: cfg, cat: cat, devices: graphDevices(cfg, set)})
+	return nil
+}
+
+// Reload reads the configuration file and templates again and applies
+// them: devices are added, changed and removed without restarting the
+// loops of the others. An invalid configuration is refused and the
+// running one kept. The listen address and data directory need a restart.
+func (s *service) Reload(ctx context.Context) error {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	cfg, set, err := loadAll(s.file)
+	if err != nil {
+		return fmt.Errorf("reload refused, running configuration kept: %w", err)
+	}
+	if cfg.DataDir != s.dataDir {
+		s.log.Warn("reload_needs_restart", "setting", "data_dir", "running", s.dataDir, "configured", cfg.DataDir)
+	}
+	cfg.Listen, cfg.DataDir = s.listen, s.dataDir
+	if err := s.apply(cfg, set); err != nil {
+		return fmt.Errorf("reload refused, running configuration kept: %w", err)
+	}
+	s.log.Info("config_reloaded", "devices", len(cfg.Devices))
+	return nil
 }
 
 // List returns the graphs device by device in configuration order, each
 // device's in the order its template names them (traffic before errors,
 // say), then by label value.
-func (g *graphService) List(ctx context.Context) ([]graphs.Info, error) {
-	list, err := g.cat.List(ctx, g.devices)
+func (s *service) List(ctx context.Context) ([]graphs.Info, error) {
+	st := s.state.Load()
+	list, err := st.cat.List(ctx, st.devices)
 	if err != nil {
 		return nil, err
 	}
 	devRank, tplRank := map[string]int{}, map[[2]string]int{}
-	for i, d := range g.devices {
+	for i, d := range st.devices {
 		devRank[d.Name] = i
 		for j, t := range d.Templates {
 			tplRank[[2]string{d.Name, t}] = j
@@ -279,48 +336,46 @@ func (g *graphService) List(ctx context.Context) ([]graphs.Info, error) {
 	return list, nil
 }
 
-func (g *graphService) Plan(ctx context.Context, id string, o graphs.Options) (*graphs.Plan, error) {
-	list, err := g.List(ctx)
+// Plan plans the graph with the given id.
+func (s *service) Plan(ctx context.Context, id string, o graphs.Options) (*graphs.Plan, error) {
+	list, err := s.List(ctx)
 	if err != nil {
 		return nil, err
 	}
+	st := s.state.Load()
 	for _, info := range list {
 		if info.ID != id {
 			continue
 		}
-		t, ok := g.cat.Template(info.Template)
+		t, ok := st.cat.Template(info.Template)
 		if !ok {
 			return nil, fmt.Errorf("graph %s: template %q: %w", id, info.Template, web.ErrNotFound)
 		}
-		return graphs.NewPlan(ctx, g.q, t, info.Vars, o)
+		return graphs.NewPlan(ctx, s.db, t, info.Vars, o)
 	}
 	return nil, fmt.Errorf("graph %s: %w", id, web.ErrNotFound)
 }
 
-// deviceStatus joins the configuration with the poller's health.
-type deviceStatus struct {
-	cfg   *config.Config
-	sched *poller.Scheduler
-}
-
-func (d *deviceStatus) Devices() []web.DeviceStatus {
+// Devices joins the configuration with the poller's health.
+func (s *service) Devices() []web.DeviceStatus {
+	cfg := s.state.Load().cfg
 	health := map[string]poller.TargetHealth{}
-	for _, h := range d.sched.Health() {
+	for _, h := range s.sched.Health() {
 		health[h.Device] = h
 	}
 	var out []web.DeviceStatus
-	for _, dev := range d.cfg.Devices {
-		s := web.DeviceStatus{Name: dev.Name, Template: dev.Template}
+	for _, dev := range cfg.Devices {
+		st := web.DeviceStatus{Name: dev.Name, Template: dev.Template}
 		if dev.SNMP != nil {
-			s.Address = "snmp://" + dev.SNMP.Address
+			st.Address = "snmp://" + dev.SNMP.Address
 		} else if dev.HTTP != nil {
-			s.Address = redactURL(d.cfg.ExpandURL(dev.HTTP.URL))
+			st.Address = redactURL(cfg.ExpandURL(dev.HTTP.URL))
 		}
 		if h, ok := health[dev.Name]; ok {
-			s.LastPoll, s.Duration, s.Samples, s.Skipped = h.LastPoll, h.LastDuration, h.LastSamples, h.Skipped
-			s.Error = h.LastError
+			st.LastPoll, st.Duration, st.Samples, st.Skipped = h.LastPoll, h.LastDuration, h.LastSamples, h.Skipped
+			st.Error = h.LastError
 		}
-		out = append(out, s)
+		out = append(out, st)
 	}
 	return out
 }

@@ -60,7 +60,9 @@ type Options struct {
 	Devices  Devices
 	Gatherer prometheus.Gatherer
 	Logger   *slog.Logger
-	Version  string
+	// Reload, when set, re-reads the configuration (POST /-/reload).
+	Reload  func(context.Context) error
+	Version string
 }
 
 // Server is Saguaro's HTTP front end.
@@ -98,6 +100,7 @@ func (s *Server) routes() {
 	e.GET("/graph/:id", s.graphPage)
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.o.Gatherer, promhttp.HandlerOpts{})))
+	e.POST("/-/reload", s.reload)
 	e.GET("/api/v1/graphs", s.apiGraphs)
 	e.GET("/api/v1/graphs/:file", s.apiGraphFile)
 	sub, _ := fs.Sub(assetFS, "assets")
@@ -139,6 +142,23 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	<-errc
 	return nil
+}
+
+// reload applies a changed configuration file, like SIGHUP. Only clients
+// on this machine may ask.
+func (s *Server) reload(c echo.Context) error {
+	if s.o.Reload == nil {
+		return ErrNotFound
+	}
+	// The peer address, not a forwarding header a client could forge.
+	host, _, _ := net.SplitHostPort(c.Request().RemoteAddr)
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return echo.NewHTTPError(http.StatusForbidden, "reload is allowed from this machine only")
+	}
+	if err := s.o.Reload(c.Request().Context()); err != nil {
+		return c.JSON(http.StatusBadRequest, map[string]string{"error": err.Error()})
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "reloaded"})
 }
 
 // paramError is a bad request parameter; the body names it.
