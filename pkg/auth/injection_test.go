@@ -9,6 +9,8 @@ import (
 
 // Hostile strings in every argument that reaches SQL must be data, never
 // syntax: they fail validation or match nothing, and every table survives.
+var zeroTime time.Time
+
 var injections = []string{
 	`admin' --`,
 	`admin' OR '1'='1`,

@@ -6,6 +6,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -67,6 +69,13 @@ func Open(path string, opts ...Option) (*Store, error) {
 	}
 	if s.cost < bcrypt.MinCost || s.cost > bcrypt.MaxCost {
 		return nil, fmt.Errorf("open state db: %w: bcrypt cost %d outside [%d, %d]", ErrInvalid, s.cost, bcrypt.MinCost, bcrypt.MaxCost)
+	}
+	// The file holds password and token hashes: owner-only. SQLite gives
+	// the -wal and -shm files the main file's permissions.
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	} else if !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("open state db: %w", err)
 	}
 	// WAL lets page loads read while a login writes; busy_timeout makes
 	// writers from another process (the `saguaro user` CLI) wait instead of

@@ -37,8 +37,16 @@ func TestOpenMigratesEmptyDatabase(t *testing.T) {
 	if err := s.db.QueryRow(`PRAGMA foreign_keys`).Scan(&fk); err != nil || fk != 1 {
 		t.Errorf("foreign_keys = %d (%v), want 1", fk, err)
 	}
-	if _, err := os.Stat(path); err != nil {
-		t.Errorf("state db file: %v", err)
+	mustAdd(t, s, "alice", RoleViewer, "password1") // so the WAL exists
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Errorf("state db file: %v", err)
+			continue
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s mode %o, want 600", filepath.Base(p), fi.Mode().Perm())
+		}
 	}
 }
 
