@@ -284,17 +284,25 @@ func (r *RRD) update(a string) error {
 	if n := strings.Count(rest, ":") + 1; n != len(r.ds) {
 		return fmt.Errorf("update %q: expected %d data source readings (got %d)", a, len(r.ds), n)
 	}
-	for i := range r.ds {
-		v, tail, _ := strings.Cut(rest, ":")
-		rest = tail
-		rd, err := parseReading(v, r.ds[i].typ)
-		if err != nil {
-			return fmt.Errorf("update %q: data source %s: %w", a, r.names[i], err)
-		}
-		r.vals[i] = rd
-	}
 	if sec < r.lastSec || (sec == r.lastSec && usec <= r.lastUsec) {
 		return fmt.Errorf("update %q: time %d, last update %d (minimum one second step): %w", a, sec, r.lastSec, ErrNotAfter)
+	}
+	interval := float64(sec-r.lastSec) + float64(usec-r.lastUsec)/1e6
+	for i, d := range r.ds {
+		v, tail, _ := strings.Cut(rest, ":")
+		rest = tail
+		rd, err := parseReading(v, d.typ)
+		if err != nil {
+			if float64(d.hb) < interval {
+				// rrdtool does not look at a reading that comes
+				// after a gap beyond the heartbeat, so it takes any
+				// text; there is nothing to difference it against.
+				rd = Unknown()
+			} else {
+				return fmt.Errorf("update %q: data source %s: %w", a, r.names[i], err)
+			}
+		}
+		r.vals[i] = rd
 	}
 	if (sec-r.lastSec)/r.step > maxUpdateGap {
 		return fmt.Errorf("update %q: more than %d steps after the last update", a, maxUpdateGap)
