@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -72,7 +73,16 @@ type Authenticator struct {
 	lim   *Limiter
 	log   *slog.Logger
 	cop   *http.CrossOriginProtection
+
+	logMu      sync.Mutex
+	logWindow  time.Time // start of the current one-second log window
+	logCount   int       // failure lines written in it
+	suppressed int       // failure lines dropped since the last one written
 }
+
+// maxFailLogs bounds auth_failed lines per second, so a password spray
+// cannot flood the log; the next line written says how many were dropped.
+const maxFailLogs = 20
 
 // NewAuthenticator checks o and returns an Authenticator over s.
 func NewAuthenticator(s *Store, o Options) (*Authenticator, error) {
@@ -390,8 +400,23 @@ func (a *Authenticator) ClientIP(r *http.Request) netip.Addr {
 // fail logs one authentication failure. err never carries a secret; the
 // user name is bounded and quoted by slog.
 func (a *Authenticator) fail(r *http.Request, m Method, name string, err error) {
+	now := a.store.now()
+	a.logMu.Lock()
+	if now.Sub(a.logWindow) >= time.Second || now.Before(a.logWindow) {
+		a.logWindow, a.logCount = now, 0
+	}
+	if a.logCount >= maxFailLogs {
+		a.suppressed++
+		a.logMu.Unlock()
+		return
+	}
+	a.logCount++
+	dropped := a.suppressed
+	a.suppressed = 0
+	a.logMu.Unlock()
 	a.log.Warn("auth_failed", "method", string(m), "user", truncate(name, maxNameLen),
-		"client", a.ClientIP(r).String(), "path", truncate(r.URL.Path, 256), "err", err.Error())
+		"client", a.ClientIP(r).String(), "path", truncate(r.URL.Path, 256), "err", err.Error(),
+		"suppressed", dropped)
 }
 
 func truncate(s string, n int) string {

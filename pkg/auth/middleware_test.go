@@ -692,3 +692,20 @@ func flipLast(s string) string {
 	}
 	return s[:len(s)-1] + last
 }
+
+func TestFailureLogIsRateLimited(t *testing.T) {
+	f := newFixture(t, Options{})
+	h := f.handler(RoleViewer, ChallengeBasic)
+	for range 200 {
+		f.do(h, http.MethodGet, "/", cred{kind: "bearer", value: "sag_junk"})
+	}
+	if n := strings.Count(f.logs.String(), "auth_failed"); n != maxFailLogs {
+		t.Fatalf("%d failure lines in one second, want %d", n, maxFailLogs)
+	}
+	f.clk.Advance(time.Second)
+	f.logs.Reset()
+	f.do(h, http.MethodGet, "/", cred{kind: "bearer", value: "sag_junk"})
+	if !strings.Contains(f.logs.String(), `"suppressed":180`) {
+		t.Errorf("next line does not report the dropped ones: %s", f.logs)
+	}
+}
