@@ -299,6 +299,12 @@ func (r *RRD) update(a string) error {
 				// text; there is nothing to difference it against.
 				rd = Unknown()
 			} else {
+				// rrdtool has already taken the readings of the data
+				// sources before this one as the base of their next
+				// difference; the time and everything else stay.
+				for j := range i {
+					r.ds[j].last, r.ds[j].lastOK = r.vals[j], r.vals[j].known()
+				}
 				return fmt.Errorf("update %q: data source %s: %w", a, r.names[i], err)
 			}
 		}
