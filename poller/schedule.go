@@ -20,6 +20,11 @@ type Scheduler struct {
 	log  *slog.Logger
 	m    *promMetrics
 
+	limitMu    sync.Mutex
+	sem        chan struct{} // nil: no global limit
+	downAfter  int           // dead polls before backing off; 0: never
+	maxBackoff time.Duration
+
 	mu      sync.Mutex
 	loops   map[string]*loop
 	runCtx  context.Context // nil unless Run is running
@@ -37,7 +42,45 @@ func New(sink Sink, reg prometheus.Registerer, log *slog.Logger) *Scheduler {
 	if sink == nil {
 		sink = discard{}
 	}
-	return &Scheduler{sink: sink, log: log, m: newPromMetrics(reg, log), loops: map[string]*loop{}}
+	return &Scheduler{sink: sink, log: log, m: newPromMetrics(reg, log), loops: map[string]*loop{},
+		downAfter: DefaultDownAfter, maxBackoff: DefaultMaxBackoff}
+}
+
+// Backoff defaults: a target whose last DefaultDownAfter polls all failed
+// with no sample is marked down and polled every 2nd, 4th, ... tick, at
+// least every DefaultMaxBackoff.
+const (
+	DefaultDownAfter  = 3
+	DefaultMaxBackoff = 10 * time.Minute
+)
+
+// SetLimit bounds how many polls run at once over all targets (0: no
+// bound). A poll that finds no free slot before its next tick is skipped
+// and counted as such.
+func (s *Scheduler) SetLimit(n int) {
+	s.limitMu.Lock()
+	defer s.limitMu.Unlock()
+	if n <= 0 {
+		s.sem = nil
+		return
+	}
+	s.sem = make(chan struct{}, n)
+}
+
+// SetBackoff sets when a dead target is backed off: after downAfter
+// consecutive polls that failed without a sample (0 disables backoff), with
+// the gap between its polls doubling up to maxBackoff. Ticks left out by
+// backoff still store health samples (success 0), so the outage shows.
+func (s *Scheduler) SetBackoff(downAfter int, maxBackoff time.Duration) {
+	s.limitMu.Lock()
+	defer s.limitMu.Unlock()
+	s.downAfter, s.maxBackoff = downAfter, maxBackoff
+}
+
+func (s *Scheduler) limits() (sem chan struct{}, downAfter int, maxBackoff time.Duration) {
+	s.limitMu.Lock()
+	defer s.limitMu.Unlock()
+	return s.sem, s.downAfter, s.maxBackoff
 }
 
 // Set makes targets the polled set. Targets whose name is already polled
@@ -137,8 +180,11 @@ type TargetHealth struct {
 	LastError    string // "" when the last poll succeeded
 	Polls        uint64 // finished polls
 	Failures     uint64 // finished polls that returned an error
-	Skipped      uint64 // ticks skipped because the previous poll still ran
+	Skipped      uint64 // ticks skipped: the previous poll still ran, or no poll slot was free
 	Running      bool   // a poll is in progress
+	Down         bool   // the last polls all failed without a sample: backing off
+	DeadPolls    int    // consecutive polls that failed without a sample
+	BackedOff    uint64 // ticks left out while down
 }
 
 // Health returns the state of every target, sorted by name.
@@ -172,6 +218,8 @@ type loop struct {
 	health  TargetHealth
 	lastLog time.Time
 	quiet   int // failures not logged since lastLog
+	backoff int // ticks still to leave out while down
+	gap     int // current backoff gap in ticks
 }
 
 func newLoop(s *Scheduler, t Target) *loop {
@@ -199,6 +247,10 @@ func (l *loop) replace(t Target) {
 	defer l.mu.Unlock()
 	if l.target.Collector != t.Collector && t.Collector != nil {
 		l.old = append(l.old, l.target.Collector)
+	}
+	if l.target.Collector != t.Collector {
+		// New settings may well fix a dead target: try it at the next tick.
+		l.backoff, l.gap, l.health.Down, l.health.DeadPolls = 0, 0, false, 0
 	}
 	l.target = t
 	l.health.Device = t.Device
@@ -267,6 +319,11 @@ func (l *loop) run(ctx context.Context) {
 			missed++
 		}
 		l.health.Skipped += missed
+		backedOff := !busy && l.backoff > 0
+		if backedOff {
+			l.backoff--
+			l.health.BackedOff++
+		}
 		if !busy {
 			l.health.Running = true
 		}
@@ -278,16 +335,52 @@ func (l *loop) run(ctx context.Context) {
 			continue
 		}
 		polls.Add(1)
-		go func() {
+		go func(t Target, at, nextTick time.Time) {
 			defer polls.Done()
-			l.poll(ctx, t, at)
-		}()
+			if backedOff {
+				l.downTick(ctx, t, at)
+				return
+			}
+			l.poll(ctx, t, at, nextTick)
+		}(t, at, next)
 	}
 }
 
+// downTick stands in for a poll left out while the target is down: it
+// stores failed health without contacting the target.
+func (l *loop) downTick(ctx context.Context, t Target, at time.Time) {
+	l.mu.Lock()
+	skipped := l.health.Skipped
+	l.mu.Unlock()
+	if err := l.s.sink.Append(ctx, healthSamples(t, at, false, 0, 0, skipped)); err != nil && ctx.Err() == nil {
+		l.s.log.Error("append_failed", "target", t.Name, "samples", 4, "err", err)
+	}
+	l.finish()
+}
+
 // poll runs one poll of t for the tick at and hands samples and health to
-// the sink.
-func (l *loop) poll(ctx context.Context, t Target, at time.Time) {
+// the sink. nextTick bounds the wait for a slot under the global limit.
+func (l *loop) poll(ctx context.Context, t Target, at, nextTick time.Time) {
+	sem, downAfter, maxBackoff := l.s.limits()
+	if sem != nil {
+		wait := time.NewTimer(time.Until(nextTick))
+		select {
+		case sem <- struct{}{}:
+			wait.Stop()
+			defer func() { <-sem }()
+		case <-wait.C:
+			l.mu.Lock()
+			l.health.Skipped++
+			l.mu.Unlock()
+			l.s.m.skipped(t, 1)
+			l.finish()
+			return
+		case <-ctx.Done():
+			wait.Stop()
+			l.finish()
+			return
+		}
+	}
 	timeout := EffectiveTimeout(t.Interval, t.Timeout)
 	pctx, cancel := context.WithTimeout(ctx, timeout)
 	start := time.Now()
@@ -306,6 +399,18 @@ func (l *loop) poll(ctx context.Context, t Target, at time.Time) {
 	if err != nil {
 		h.Failures++
 		h.LastError = err.Error()
+	}
+	if err != nil && len(samples) == 0 && ctx.Err() == nil {
+		h.DeadPolls++
+		if downAfter > 0 && h.DeadPolls >= downAfter {
+			// Down: leave out 1, 2, 4, ... ticks, up to maxBackoff.
+			h.Down = true
+			limit := max(int(maxBackoff/t.Interval), 1)
+			l.gap = min(max(l.gap*2, 1), limit)
+			l.backoff = l.gap
+		}
+	} else if err == nil || len(samples) > 0 {
+		h.DeadPolls, h.Down, l.gap, l.backoff = 0, false, 0, 0
 	}
 	skipped := h.Skipped
 	l.mu.Unlock()

@@ -3,6 +3,7 @@ package poller
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -406,4 +407,126 @@ func promValue(t *testing.T, m prometheus.Metric) float64 {
 	}
 	t.Fatalf("metric %v is neither gauge nor counter", m.Desc())
 	return 0
+}
+
+// switchCollector fails without samples until ok is set.
+type switchCollector struct {
+	ok  atomic.Bool
+	mu  sync.Mutex
+	ats []time.Time
+}
+
+func (c *switchCollector) Poll(ctx context.Context, at time.Time) ([]metric.Sample, error) {
+	c.mu.Lock()
+	c.ats = append(c.ats, at)
+	c.mu.Unlock()
+	if c.ok.Load() {
+		return []metric.Sample{{Labels: metric.New(metric.NameLabel, "v")}}, nil
+	}
+	return nil, errors.New("no answer")
+}
+
+func (c *switchCollector) polls() []time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]time.Time(nil), c.ats...)
+}
+
+func TestDeadTargetBacksOffAndRecovers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sink := &memSink{}
+		s := New(sink, nil, nil)
+		s.SetBackoff(3, 40*time.Second)
+		const iv = 10 * time.Second
+		dead := &switchCollector{}
+		s.Set([]Target{{Name: "dead", Device: "d", Interval: iv, Collector: dead}})
+		start := time.Now()
+		f := firstTick(start, "dead", iv)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- s.Run(ctx) }()
+		// Ticks 0..20: polls at 0, 1, 2 (down), then gaps of 1, 2, 4, 4, 4 ticks left out.
+		time.Sleep(f.Sub(start) + 20*iv + iv/2)
+		var got []int
+		for _, at := range dead.polls() {
+			got = append(got, int(at.Sub(f)/iv))
+		}
+		want := []int{0, 1, 2, 4, 7, 12, 17}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("polled at ticks %v, want %v", got, want)
+		}
+		if h := s.Health()[0]; !h.Down || h.BackedOff != 21-7 || h.Polls != 7 {
+			t.Fatalf("health %+v", h)
+		}
+		// Every tick stored health, polled or not.
+		if n := len(sink.find(SuccessMetric, "dead")); n != 21 {
+			t.Fatalf("%d success samples for 21 ticks", n)
+		}
+		// It comes back: the next poll (tick 22) succeeds and polling is per tick again.
+		dead.ok.Store(true)
+		time.Sleep(5 * iv)
+		got = got[:0]
+		for _, at := range dead.polls()[7:] {
+			got = append(got, int(at.Sub(f)/iv))
+		}
+		if fmt.Sprint(got) != fmt.Sprint([]int{22, 23, 24, 25}) {
+			t.Fatalf("after recovery polled at ticks %v", got)
+		}
+		if h := s.Health()[0]; h.Down || h.DeadPolls != 0 {
+			t.Fatalf("still down after recovery: %+v", h)
+		}
+		cancel()
+		<-done
+	})
+}
+
+// countingCollector records how many of its kind poll at once.
+type countingCollector struct {
+	active, peak *atomic.Int32
+	polls        atomic.Int32
+	work         time.Duration
+}
+
+func (c *countingCollector) Poll(ctx context.Context, at time.Time) ([]metric.Sample, error) {
+	n := c.active.Add(1)
+	defer c.active.Add(-1)
+	for {
+		p := c.peak.Load()
+		if n <= p || c.peak.CompareAndSwap(p, n) {
+			break
+		}
+	}
+	c.polls.Add(1)
+	time.Sleep(c.work)
+	return nil, nil
+}
+
+func TestGlobalLimitBoundsConcurrentPolls(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var active, peak atomic.Int32
+		s := New(&memSink{}, nil, nil)
+		s.SetLimit(2)
+		var cs []*countingCollector
+		var targets []Target
+		// 6 targets each working 300 ms a second: 1.8 s of work per second
+		// fits 2 slots, but phases overlap, so polls must wait for slots.
+		for i := 0; i < 6; i++ {
+			c := &countingCollector{active: &active, peak: &peak, work: 300 * time.Millisecond}
+			cs = append(cs, c)
+			targets = append(targets, Target{Name: fmt.Sprintf("t%d", i), Interval: time.Second, Collector: c})
+		}
+		s.Set(targets)
+		runFor(t, s, 20*time.Second, nil)
+		if p := peak.Load(); p != 2 {
+			t.Fatalf("peak concurrency %d, want the limit 2", p)
+		}
+		var polls, skipped uint64
+		for _, h := range s.Health() {
+			polls += h.Polls
+			skipped += h.Skipped
+		}
+		if polls < 100 || polls+skipped < 114 {
+			t.Errorf("%d polls and %d skipped of about 120 ticks", polls, skipped)
+		}
+	})
 }
