@@ -193,6 +193,14 @@ func (a *Authenticator) resolve(w http.ResponseWriter, r *http.Request) (*reqAut
 		// header so no handler downstream is tempted to read it.
 		r.Header.Del(a.opt.ProxyHeader)
 	}
+	// A trusted proxy that authenticated the user often forwards its own
+	// Basic header too (Apache "AuthType Basic"); those are the proxy's
+	// credentials, not Saguaro's, so Basic is not checked, or counted as
+	// a failed login, when the proxy names a user.
+	proxyName := ""
+	if trusted && a.opt.ProxyHeader != "" {
+		proxyName = strings.TrimSpace(r.Header.Get(a.opt.ProxyHeader))
+	}
 	none := &reqAuth{}
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, cred, _ := strings.Cut(h, " ")
@@ -204,6 +212,8 @@ func (a *Authenticator) resolve(w http.ResponseWriter, r *http.Request) (*reqAut
 				return none, nil
 			}
 			return &reqAuth{user: u, method: MethodToken}, nil
+		case proxyName != "":
+			// Fall through to the session and the proxy header below.
 		case strings.EqualFold(scheme, "Basic"):
 			name, pw, ok := r.BasicAuth()
 			if !ok {
@@ -223,21 +233,26 @@ func (a *Authenticator) resolve(w http.ResponseWriter, r *http.Request) (*reqAut
 	}
 	if c, err := r.Cookie(CookieName); err == nil && c.Value != "" {
 		u, err := a.store.SessionUser(c.Value)
-		if err == nil {
+		switch {
+		case err == nil:
 			return &reqAuth{user: u, method: MethodSession, csrf: a.store.csrfToken("session", c.Value)}, nil
+		case errors.Is(err, ErrNotFound):
+			// Expired or ended elsewhere: drop the stale cookie, carry on.
+			a.clearCookie(w, r)
+		default:
+			// The database failed, the session may be fine: keep the
+			// cookie and refuse this one request.
+			a.fail(r, MethodSession, "", err)
+			return none, nil
 		}
-		// Expired or ended elsewhere: drop the stale cookie, carry on.
-		a.clearCookie(w, r)
 	}
-	if trusted && a.opt.ProxyHeader != "" {
-		if name := strings.TrimSpace(r.Header.Get(a.opt.ProxyHeader)); name != "" {
-			u, err := a.proxyUser(name)
-			if err != nil {
-				a.fail(r, MethodProxy, name, err)
-				return none, nil
-			}
-			return &reqAuth{user: u, method: MethodProxy, csrf: a.store.csrfToken("proxy", u.Name)}, nil
+	if proxyName != "" {
+		u, err := a.proxyUser(proxyName)
+		if err != nil {
+			a.fail(r, MethodProxy, proxyName, err)
+			return none, nil
 		}
+		return &reqAuth{user: u, method: MethodProxy, csrf: a.store.csrfToken("proxy", u.Name)}, nil
 	}
 	if a.opt.Anonymous {
 		return &reqAuth{user: User{Name: AnonymousName, Role: RoleViewer}, method: MethodAnonymous}, nil

@@ -324,6 +324,21 @@ func TestProxyHeader(t *testing.T) {
 	if w.Code != http.StatusUnauthorized {
 		t.Errorf("invalid proxy name: %d", w.Code)
 	}
+	// The proxy's own Basic credentials are neither checked nor counted.
+	for range 10 {
+		w = f.do(h, http.MethodGet, "/", cred{kind: "proxy", value: "u-editor"}, func(r *http.Request) { r.SetBasicAuth("u-editor", "apache-password") })
+		if w.Code != http.StatusOK || body(t, w)["method"] != "proxy" {
+			t.Fatalf("proxy login with the proxy's Basic header: %d %s", w.Code, w.Body)
+		}
+	}
+	if n := f.a.Limiter().Len(); n != 0 {
+		t.Errorf("proxied Basic headers counted as %d failed logins", n)
+	}
+	// Without the proxy header, Basic from the proxy's address is checked.
+	w = f.do(h, http.MethodGet, "/", cred{ip: "10.1.2.3:5555"}, func(r *http.Request) { r.SetBasicAuth("u-editor", "apache-password") })
+	if w.Code != http.StatusUnauthorized {
+		t.Errorf("bad Basic from the proxy address without the header: %d", w.Code)
+	}
 	// IPv6 trusted prefix and IPv4-mapped peers work too.
 	o6 := Options{ProxyHeader: proxyHeader, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("::1/128"), netip.MustParsePrefix("127.0.0.0/8")}}
 	f6 := newFixture(t, o6)
@@ -707,5 +722,19 @@ func TestFailureLogIsRateLimited(t *testing.T) {
 	f.do(h, http.MethodGet, "/", cred{kind: "bearer", value: "sag_junk"})
 	if !strings.Contains(f.logs.String(), `"suppressed":180`) {
 		t.Errorf("next line does not report the dropped ones: %s", f.logs)
+	}
+}
+
+// A database failure refuses the request but keeps the session cookie:
+// the session may well be fine once the database answers again.
+func TestSessionKeptOnDatabaseError(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.s.db.Close()
+	w := f.do(f.handler(RoleViewer, ChallengeBasic), http.MethodGet, "/", cred{kind: "session", value: f.acct[RoleViewer].session})
+	if w.Code != http.StatusUnauthorized {
+		t.Errorf("status %d, want 401", w.Code)
+	}
+	if c := w.Result().Cookies(); len(c) != 0 {
+		t.Errorf("cookie cleared on a database error: %v", c)
 	}
 }
