@@ -348,6 +348,23 @@ func (p *poll) table(t *compiledTable) {
 		}
 		p.errs.add(fmt.Errorf("snmp walk %s (%s of %s) on %s: %w", roots[i], what, t.t.Name, dev, err))
 	}
+	// Rows identified by a unique identity label go without the index.
+	identity := func(idx string) string {
+		for _, name := range t.t.Identity {
+			if v := rowLabels[idx][name]; v != "" {
+				return name + "\x00" + v
+			}
+		}
+		return ""
+	}
+	idCount := map[string]int{}
+	if len(t.t.Identity) > 0 {
+		for idx := range rowLabels {
+			if id := identity(idx); id != "" {
+				idCount[id]++
+			}
+		}
+	}
 	rows := make(map[string]metric.Labels, len(rowLabels))
 	for _, v := range values {
 		l, ok := rows[v.idx]
@@ -356,7 +373,7 @@ func (p *poll) table(t *compiledTable) {
 			if m == nil {
 				m = map[string]string{}
 			}
-			if t.t.IndexLabel != "" {
+			if id := identity(v.idx); t.t.IndexLabel != "" && (id == "" || idCount[id] > 1) {
 				m[t.t.IndexLabel] = v.idx
 			}
 			l = metric.FromMap(m)

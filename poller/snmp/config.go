@@ -28,6 +28,12 @@ type Table struct {
 	IndexLabel   string            // e.g. "ifIndex": the row index becomes this label
 	LabelColumns map[string]string // label name -> column OID; values become labels of the row
 	Columns      []Object          // metric columns; labels = row labels + Object.Labels
+	// Identity names label columns that identify a row across index
+	// renumbering, in order of preference (ifName, then ifDescr). A row
+	// whose first non-empty identity label is unique among the rows gets no
+	// IndexLabel, so its series survive a renumbered ifIndex; other rows
+	// keep the index label.
+	Identity []string
 }
 
 // Config describes one device.
@@ -195,6 +201,11 @@ func (c *Config) validate() (host string, port uint16, err error) {
 			lc[name] = n
 		}
 		t.LabelColumns = lc
+		for k, name := range t.Identity {
+			if _, ok := lc[name]; !ok {
+				bad(fmt.Sprintf("%s.identity[%d]", p, k), "%q is not one of the table's label columns", name)
+			}
+		}
 		t.Columns = append([]Object(nil), t.Columns...)
 		for j := range t.Columns {
 			checkObj(fmt.Sprintf("%s.columns[%d]", p, j), &t.Columns[j])

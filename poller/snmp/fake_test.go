@@ -453,3 +453,71 @@ func TestMultiColumnWalkOfSparseTable(t *testing.T) {
 		})
 	}
 }
+
+// ifIndex renumbering (a reboot, a hot-swapped card) keeps the series of
+// rows identified by ifName; duplicate or missing names fall back to ifIndex.
+func TestIdentitySurvivesRenumbering(t *testing.T) {
+	mk := func(rows map[int]string) table {
+		var mib table
+		for _, col := range []int{1, 6} {
+			for idx := 1; idx <= 9; idx++ {
+				name, ok := rows[idx]
+				if !ok {
+					continue
+				}
+				oid := ".1.3.6.1.2.1.31.1.1.1." + strconv.Itoa(col) + "." + strconv.Itoa(idx)
+				if col == 1 {
+					if name != "" {
+						mib = append(mib, gosnmp.SnmpPDU{Name: oid, Type: gosnmp.OctetString, Value: name})
+					}
+				} else {
+					mib = append(mib, gosnmp.SnmpPDU{Name: oid, Type: gosnmp.Counter64, Value: uint64(idx)})
+				}
+			}
+		}
+		return mib
+	}
+	var mib atomic.Pointer[table]
+	before := mk(map[int]string{1: "lo", 2: "eth0", 3: "eth1", 4: "dup", 5: "dup", 6: ""})
+	after := mk(map[int]string{1: "lo", 7: "eth0", 8: "eth1", 4: "dup", 5: "dup", 6: ""})
+	mib.Store(&before)
+	fa := startFake(t, &fakeAgent{reply: func(req *gosnmp.SnmpPacket) *gosnmp.SnmpPacket { return mib.Load().serve(req) }})
+	cfg := fakeConfig(fa.addr)
+	cfg.Tables = []Table{{Name: "if", IndexLabel: "ifIndex", Identity: []string{"ifName"},
+		LabelColumns: map[string]string{"ifName": ".1.3.6.1.2.1.31.1.1.1.1"},
+		Columns:      []Object{{OID: ".1.3.6.1.2.1.31.1.1.1.6", Metric: "in", DS: counter}}}}
+	c := mustNew(t, cfg)
+	series := func() map[string]bool {
+		s, err := c.Poll(t.Context(), time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]bool{}
+		for _, x := range s {
+			out[x.Labels.String()] = true
+		}
+		return out
+	}
+	s1 := series()
+	mib.Store(&after)
+	s2 := series()
+	for _, want := range []string{`in{device="fake1", ifName="lo"}`, `in{device="fake1", ifName="eth0"}`, `in{device="fake1", ifName="eth1"}`,
+		`in{device="fake1", ifIndex="4", ifName="dup"}`, `in{device="fake1", ifIndex="6"}`} {
+		if !s1[want] || !s2[want] {
+			t.Errorf("series %s: before %v, after %v", want, s1[want], s2[want])
+		}
+	}
+	if len(s1) != 6 || len(s2) != 6 {
+		t.Errorf("series before %v after %v", s1, s2)
+	}
+}
+
+func TestIdentityMustNameALabelColumn(t *testing.T) {
+	cfg := fakeConfig("127.0.0.1:1", SysUpTimeOID)
+	cfg.Tables = []Table{{Name: "if", IndexLabel: "ifIndex", Identity: []string{"ifAlias"},
+		LabelColumns: map[string]string{"ifName": ".1.3.6.1.2.1.31.1.1.1.1"},
+		Columns:      []Object{{OID: ".1.3.6.1.2.1.31.1.1.1.6", Metric: "in", DS: counter}}}}
+	if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), `tables[0].identity[0]`) {
+		t.Fatalf("error %v", err)
+	}
+}
