@@ -109,7 +109,13 @@ func serve(ctx context.Context, o serveOptions) error {
 		dbOpts.Tiers = append(dbOpts.Tiers, storage.Tier{Step: t.Step, Retention: t.Retention, XFF: t.XFF})
 	}
 	dbOpts.Registerer = reg
-	dbOpts.Logger = log
+	// The engine reports every WAL replay and compaction at info level;
+	// only its warnings matter unless debugging.
+	storageLevel := cfg.LogLevel
+	if storageLevel == "info" {
+		storageLevel = "warn"
+	}
+	dbOpts.Logger = newLogger(o.Stderr, storageLevel)
 	db, err := storage.Open(dbOpts)
 	if err != nil {
 		ln.Close()
