@@ -42,20 +42,30 @@ func encodePNG(w io.Writer, img *image.RGBA) error {
 		sub, up := st.sub, st.up
 		sub[0], up[0] = 1, 2
 		var ssub, sup int
-		for i := 0; i < n; i++ {
+		prev := st.prev[:n]
+		cur = cur[:n]
+		for i := 0; i < n; i += 7 {
 			var left byte
 			if i >= 3 {
 				left = cur[i-3]
 			}
-			s := cur[i] - left
-			u := cur[i] - st.prev[i]
-			sub[i+1], up[i+1] = s, u
-			ssub += absb(s)
-			sup += absb(u)
+			ssub += absb(cur[i] - left)
+			sup += absb(cur[i] - prev[i])
 		}
-		out := sub
+		var out []byte
 		if sup < ssub {
+			u := up[1 : n+1]
+			for i := range u {
+				u[i] = cur[i] - prev[i]
+			}
 			out = up
+		} else {
+			s := sub[1 : n+1]
+			copy(s[:3], cur[:3])
+			for i := 3; i < n; i++ {
+				s[i] = cur[i] - cur[i-3]
+			}
+			out = sub
 		}
 		if _, err := st.zw.Write(out); err != nil {
 			return err

@@ -26,14 +26,22 @@ type pixels struct {
 
 var rasterPool = sync.Pool{New: func() any { return vector.NewRasterizer(1, 1) }}
 
-// region is the pixel rectangle of a canvas area, and the rasterizer
-// sized to it.
-func (p *pixels) begin(c draw.Canvas) (*vector.Rasterizer, image.Rectangle) {
-	x0 := int(math.Floor(c.Min.X.Dots(DPI)))
-	x1 := int(math.Ceil(c.Max.X.Dots(DPI)))
-	y0 := int(math.Floor(p.h - c.Max.Y.Dots(DPI)))
-	y1 := int(math.Ceil(p.h - c.Min.Y.Dots(DPI)))
-	r := image.Rect(x0, y0, x1, y1).Intersect(p.img.Bounds())
+// begin returns a rasterizer for the pixels of canvas area c that the path
+// can touch (its bounding box grown by pad pixels): the rasterizer's cost
+// is in proportion to the area it covers.
+func (p *pixels) begin(c draw.Canvas, path vg.Path, pad float64) (*vector.Rasterizer, image.Rectangle) {
+	x0, y0, x1, y1 := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
+	for _, comp := range path {
+		if comp.Type == vg.MoveComp || comp.Type == vg.LineComp {
+			x, y := comp.Pos.X.Dots(DPI), p.h-comp.Pos.Y.Dots(DPI)
+			x0, x1 = math.Min(x0, x), math.Max(x1, x)
+			y0, y1 = math.Min(y0, y), math.Max(y1, y)
+		}
+	}
+	r := p.clipRect(c)
+	if x0 <= x1 {
+		r = r.Intersect(image.Rect(int(math.Floor(x0-pad)), int(math.Floor(y0-pad)), int(math.Ceil(x1+pad)), int(math.Ceil(y1+pad))))
+	}
 	z := rasterPool.Get().(*vector.Rasterizer)
 	z.Reset(max(r.Dx(), 1), max(r.Dy(), 1))
 	return z, r
@@ -53,7 +61,7 @@ func (p *pixels) pt(q vg.Point, r image.Rectangle) (float32, float32) {
 
 // fill fills the closed sub-paths of path.
 func (p *pixels) fill(c draw.Canvas, path vg.Path, col color.Color) {
-	z, r := p.begin(c)
+	z, r := p.begin(c, path, 1)
 	open := false
 	for _, comp := range path {
 		switch comp.Type {
@@ -80,7 +88,7 @@ func (p *pixels) fill(c draw.Canvas, path vg.Path, col color.Color) {
 // pixels wide: a quadrilateral per segment and a square on every joint,
 // all wound the same way so that overlaps do not cancel.
 func (p *pixels) stroke(c draw.Canvas, path vg.Path, width float64, col color.Color) {
-	z, r := p.begin(c)
+	z, r := p.begin(c, path, width+1)
 	hw := float32(width / 2)
 	var px, py float32
 	have := false

@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	xdraw "image/draw"
 	"image/png"
 	"io"
 	"sync"
+
+	"git.sr.ht/~sbinet/gg"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
@@ -101,7 +104,16 @@ func (p *Plan) draw() *vgimg.Canvas {
 	fonts()
 	th := themes[p.opts.Theme]
 	W, H := float64(p.opts.Width), float64(p.opts.Height)
-	cv := vgimg.NewWith(vgimg.UseWH(px(W), px(H)), vgimg.UseDPI(DPI), vgimg.UseBackgroundColor(th.bg))
+	// The image comes from a pool and gg draws into it directly (vgimg's
+	// own constructor allocates one image and copies it into another).
+	img := getImage(p.opts.Width, p.opts.Height)
+	ctx := gg.NewContextForRGBA(img)
+	ctx.SetLineCapButt()
+	ctx.InvertY()
+	cv := vgimg.NewWith(vgimg.UseImageWithContext(img, ctx), vgimg.UseDPI(DPI))
+	if th.bg != (color.NRGBA{0xff, 0xff, 0xff, 0xff}) {
+		xdraw.Draw(img, img.Bounds(), image.NewUniform(th.bg), image.Point{}, xdraw.Src)
+	}
 	dc := draw.New(cv)
 	lay := p.layout()
 	var pix *pixels
@@ -211,6 +223,7 @@ func (p *Plan) PNG(w io.Writer) error {
 	var err error
 	if rgba, ok := cv.Image().(*image.RGBA); ok {
 		err = encodePNG(w, rgba)
+		putImage(rgba)
 	} else {
 		err = png.Encode(w, cv.Image())
 	}
@@ -254,3 +267,17 @@ func (p *Plan) drawLegend(c draw.Canvas, th theme, h text.Handler) {
 		y -= px(legendLine)
 	}
 }
+
+// imagePool recycles the 4-byte-per-pixel canvases (about 1 MB at 800x300).
+var imagePool sync.Pool
+
+func getImage(w, h int) *image.RGBA {
+	if img, ok := imagePool.Get().(*image.RGBA); ok {
+		if b := img.Bounds(); b.Dx() == w && b.Dy() == h {
+			return img
+		}
+	}
+	return image.NewRGBA(image.Rect(0, 0, w, h))
+}
+
+func putImage(img *image.RGBA) { imagePool.Put(img) }

@@ -21,10 +21,29 @@ type fastText struct {
 	text.Plain
 	pix   *pixels
 	faces map[font.Font]xfont.Face
+	boxes map[boxKey][3]vg.Length
+}
+
+type boxKey struct {
+	txt string
+	fnt font.Font
 }
 
 func newFastText(pix *pixels) *fastText {
-	return &fastText{Plain: text.Plain{Fonts: font.DefaultCache}, pix: pix, faces: map[font.Font]xfont.Face{}}
+	return &fastText{Plain: text.Plain{Fonts: font.DefaultCache}, pix: pix,
+		faces: map[font.Font]xfont.Face{}, boxes: map[boxKey][3]vg.Length{}}
+}
+
+// Box caches gonum's text measurement, which allocates on every call and
+// is asked about the same tick labels several times per render.
+func (h *fastText) Box(txt string, fnt font.Font) (width, height, depth vg.Length) {
+	k := boxKey{txt, fnt}
+	if b, ok := h.boxes[k]; ok {
+		return b[0], b[1], b[2]
+	}
+	width, height, depth = h.Plain.Box(txt, fnt)
+	h.boxes[k] = [3]vg.Length{width, height, depth}
+	return width, height, depth
 }
 
 func (h *fastText) face(f font.Font) xfont.Face {
@@ -57,7 +76,8 @@ func (h *fastText) Draw(c vg.Canvas, txt string, sty text.Style, pt vg.Point) {
 	pt.Y += ht*vg.Length(sty.YAlign) - fnt.Extents().Ascent
 	d := xfont.Drawer{Dst: h.pix.img, Src: image.NewUniform(sty.Color), Face: face}
 	for i, line := range lines {
-		x := pt.X + vg.Length(sty.XAlign)*fnt.Width(line)
+		w, _, _ := h.Box(line, sty.Font)
+		x := pt.X + vg.Length(sty.XAlign)*w
 		y := pt.Y + vg.Length(len(lines)-i)*sty.Font.Size
 		d.Dot = fixed.Point26_6{X: fixed.Int26_6(x.Dots(DPI) * 64), Y: fixed.Int26_6((h.pix.h - y.Dots(DPI)) * 64)}
 		d.DrawString(line)
