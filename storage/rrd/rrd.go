@@ -23,6 +23,11 @@ type RRD struct {
 	archives []*archive
 
 	vals []Reading // scratch for one update
+
+	// garbage marks data sources whose last reading was text rrdtool
+	// took unread after a gap; nextGarbage is the same for the update
+	// being parsed.
+	garbage, nextGarbage []bool
 }
 
 // archive is one RRA definition with its consolidators (one per DS) and
@@ -149,10 +154,12 @@ func New(step time.Duration, start time.Time, dss []DSDef, arcs []ArchiveDef) (*
 		return nil, fmt.Errorf("you must define at least one round robin archive")
 	}
 	r := &RRD{
-		step:     int64(step / time.Second),
-		lastSec:  start.Unix(),
-		lastUsec: int64(start.Nanosecond() / 1000),
-		vals:     make([]Reading, len(dss)),
+		step:        int64(step / time.Second),
+		lastSec:     start.Unix(),
+		lastUsec:    int64(start.Nanosecond() / 1000),
+		vals:        make([]Reading, len(dss)),
+		garbage:     make([]bool, len(dss)),
+		nextGarbage: make([]bool, len(dss)),
 	}
 	for _, d := range dss {
 		s, err := NewDS(d.DS, step, start)
@@ -287,32 +294,42 @@ func (r *RRD) update(a string) error {
 	if sec < r.lastSec || (sec == r.lastSec && usec <= r.lastUsec) {
 		return fmt.Errorf("update %q: time %d, last update %d (minimum one second step): %w", a, sec, r.lastSec, ErrNotAfter)
 	}
+	if (sec-r.lastSec)/r.step > maxUpdateGap {
+		return fmt.Errorf("update %q: more than %d steps after the last update", a, maxUpdateGap)
+	}
 	interval := float64(sec-r.lastSec) + float64(usec-r.lastUsec)/1e6
 	for i, d := range r.ds {
 		v, tail, _ := strings.Cut(rest, ":")
 		rest = tail
 		rd, err := parseReading(v, d.typ)
-		if err != nil {
-			if float64(d.hb) < interval {
-				// rrdtool does not look at a reading that comes
-				// after a gap beyond the heartbeat, so it takes any
-				// text; there is nothing to difference it against.
-				rd = Unknown()
-			} else {
-				// rrdtool has already taken the readings of the data
-				// sources before this one as the base of their next
-				// difference; the time and everything else stay.
-				for j := range i {
-					r.ds[j].last, r.ds[j].lastOK = r.vals[j], r.vals[j].known()
-				}
-				return fmt.Errorf("update %q: data source %s: %w", a, r.names[i], err)
-			}
+		beyond := float64(d.hb) < interval
+		tolerated := false
+		switch {
+		case err != nil && beyond:
+			// rrdtool does not look at a reading that comes after a
+			// gap beyond the heartbeat, so it takes any text; there is
+			// nothing to difference it against.
+			rd, err, tolerated = Unknown(), nil, true
+		case err == nil && !beyond && r.garbage[i] && rd.known() && (d.typ == metric.DCounter || d.typ == metric.DDerive):
+			// The next DCOUNTER or DDERIVE reading makes rrdtool
+			// parse that text, which fails.
+			err = fmt.Errorf("previous reading is not a number")
 		}
+		if err != nil {
+			// rrdtool has already taken the readings of the data
+			// sources before this one as the base of their next
+			// difference; the time and everything else stay.
+			for j := range i {
+				r.ds[j].last, r.ds[j].lastOK = r.vals[j], r.vals[j].known()
+				r.garbage[j] = r.nextGarbage[j]
+			}
+			return fmt.Errorf("update %q: data source %s: %w", a, r.names[i], err)
+		}
+		// Text taken unread stays the base of the next difference.
+		r.nextGarbage[i] = tolerated
 		r.vals[i] = rd
 	}
-	if (sec-r.lastSec)/r.step > maxUpdateGap {
-		return fmt.Errorf("update %q: more than %d steps after the last update", a, maxUpdateGap)
-	}
+	copy(r.garbage, r.nextGarbage)
 	t := time.Unix(sec, usec*1000)
 	for i, d := range r.ds {
 		r.updateDS(i, d, t, r.vals[i])
