@@ -17,13 +17,15 @@
 #   4. (once) the poller's own Go benchmarks against one simulated device (community public),
 #      when poller/snmp has them: BenchmarkWalk and BenchmarkPoll*.
 # Everything is bounded: `timeout` on every client, fixed loop counts, processes killed by PID.
+# The service is stopped early (and the run says so) if its RSS passes MAX_RSS_MB, to protect a
+# shared machine.
 # Usage: [SIZES="2000 20000"] [PER_PORT=100] [DEAD=0.1] [SAMPLE=40] [INTERVAL=30s] [SERVE=1]
-#        [PORT_BASE=30000] [BENCHTIME=2s] bench/poller-scale.sh
+#        [MAX_RSS_MB=4000] [PORT_BASE=30000] [BENCHTIME=2s] bench/poller-scale.sh
 # The issue's figure is a 60 s interval; INTERVAL=30s (default) keeps the run short and asks
 # twice as much of the poller.
 set -euo pipefail
 SIZES=${SIZES:-"2000 20000"}; PER_PORT=${PER_PORT:-100}; DEAD=${DEAD:-0.1}; SAMPLE=${SAMPLE:-40}
-INTERVAL=${INTERVAL:-30s}; SERVE=${SERVE:-1}; PORT_BASE=${PORT_BASE:-30000}; BENCHTIME=${BENCHTIME:-2s}
+INTERVAL=${INTERVAL:-30s}; SERVE=${SERVE:-1}; MAX_RSS_MB=${MAX_RSS_MB:-4000}; PORT_BASE=${PORT_BASE:-30000}; BENCHTIME=${BENCHTIME:-2s}
 HERE=$(cd "$(dirname "$0")" && pwd); REPO=$(cd "$HERE/.." && pwd)
 WALK=$REPO/poller/snmp/testdata/walks/net-snmp-host.walk
 for bin in snmpbulkwalk snmpget go bc curl python3; do
@@ -42,7 +44,7 @@ IVAL=$(secs "$INTERVAL")
 PTIMEOUT=$(( IVAL / 2 < 10 ? IVAL / 2 : 10 ))s   # a poll's timeout must be shorter than the interval
 child_ticks() { awk '{print $16 + $17}' /proc/$$/stat; }         # reaped children, user+sys
 # CPU time of a running process in ns (sum over its threads; finer than the 10 ms ticks of stat)
-proc_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%d", s}'; }
+proc_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f", s}'; }
 rss_mb() { awk '/^VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
 hwm_mb() { awk '/^VmHWM/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -77,7 +79,22 @@ start_sim() {
   done
   echo "simulator did not start within 30 s" >&2; exit 1
 }
-stop_pid() { kill -INT "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+# stop_pid PID: SIGINT, then SIGKILL if it has not ended within 20 s
+stop_pid() {
+  kill -INT "$1" 2>/dev/null || true
+  for ((j = 0; j < 200; j++)); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$1" 2>/dev/null && { echo "  (pid $1 still running 20 s after SIGINT: killed)"; kill -KILL "$1" 2>/dev/null || true; }
+  wait "$1" 2>/dev/null || true
+}
+# guard_sleep SECONDS PID: sleeps, but returns 1 early when PID's RSS exceeds MAX_RSS_MB
+guard_sleep() {
+  local r
+  for ((j = 0; j < $1; j++)); do
+    sleep 1
+    r=$(rss_mb "$2" 2>/dev/null || echo 0)
+    if [ "${r:-0}" -gt "$MAX_RSS_MB" ]; then echo "  STOPPED: RSS $r MB above MAX_RSS_MB=$MAX_RSS_MB after $((j + 1)) s"; return 1; fi
+  done
+}
 
 for N in $SIZES; do
   echo
@@ -140,14 +157,17 @@ for N in $SIZES; do
       echo "saguaro serve did not come up; log:"; tail -20 "$TMP/serve-$N.log"
     else
       echo "saguaro serve pid $SV: web up after $(( ($(date +%s%N) - t0) / 1000000 )) ms; settling one interval ($INTERVAL)"
-      sleep "$IVAL"
-      scrape() { curl -sf -m 30 "http://$WEB/metrics" | grep -E '^saguaro_(polls_total|poll_failures_total|poll_skipped|poll_samples|poll_duration)' || true; }
-      scrape > "$TMP/m0"; k0=$(proc_ns "$SV"); q0=$(proc_ns "$SIM_PID"); t1=$(date +%s%N)
-      sleep "$IVAL"
-      scrape > "$TMP/m1"; k1=$(proc_ns "$SV"); q1=$(proc_ns "$SIM_PID"); w=$(( ($(date +%s%N) - t1) / 1000000 ))
-      rss=$(rss_mb "$SV"); hwm=$(hwm_mb "$SV")
-      # per device: polls and failures in the measured interval, skipped ticks
-      python3 - "$TMP/m0" "$TMP/m1" "$TMP/sim$N.list" "$w" "$(echo "($k1 - $k0) / 1000000000" | bc -l)" "$rss" "$hwm" <<'PY'
+      scrape() { curl -sf -m 60 "http://$WEB/metrics" | grep -E '^saguaro_(polls_total|poll_failures_total|poll_skipped|poll_samples|poll_duration)' || true; }
+      if guard_sleep "$IVAL" "$SV"; then
+        scrape > "$TMP/m0"; k0=$(proc_ns "$SV"); q0=$(proc_ns "$SIM_PID"); t1=$(date +%s%N)
+        if guard_sleep "$IVAL" "$SV"; then
+          scrape > "$TMP/m1"; k1=$(proc_ns "$SV"); q1=$(proc_ns "$SIM_PID"); w=$(( ($(date +%s%N) - t1) / 1000000 ))
+          rss=$(rss_mb "$SV"); hwm=$(hwm_mb "$SV")
+          if [ ! -s "$TMP/m0" ] || [ ! -s "$TMP/m1" ]; then
+            echo "  could not read /metrics within 60 s (first scrape $(wc -l < "$TMP/m0") lines, second $(wc -l < "$TMP/m1")); RSS $rss MB (peak $hwm MB)"
+          else
+            # per device: polls and failures in the measured interval, skipped ticks
+            python3 - "$TMP/m0" "$TMP/m1" "$TMP/sim$N.list" "$w" "$(echo "($k1 - $k0) / 1000000000" | bc -l)" "$rss" "$hwm" <<'PY'
 import re, sys
 m0, m1, lst, wall_ms, cpu, rss, hwm = sys.argv[1:]
 state = {l.split()[0]: l.split()[3] for l in open(lst) if l.startswith("sim-")}
@@ -179,7 +199,10 @@ print(f"  samples per cycle (last poll of each live device): {samples:.0f}; poll
 print(f"  service CPU {cpu:.2f} s per interval ({cpu / (int(wall_ms)/1000) * 100:.0f} % of one core), "
       f"{cpu * 1e9 / samples if samples else float('nan'):.0f} ns per sample; RSS {rss} MB (peak {hwm} MB)")
 PY
-      printf '  simulator CPU %.2f s in that interval (the agents side of the same polls)\n' "$(echo "($q1 - $q0) / 1000000000" | bc -l)"
+          fi
+          printf '  simulator CPU %.2f s in that interval (the agents side of the same polls)\n' "$(echo "($q1 - $q0) / 1000000000" | bc -l)"
+        fi
+      fi
     fi
     stop_pid "$SV"
   fi

@@ -2,12 +2,15 @@ package snmpsim
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/saguaro-monitoring/saguaro/pkg/config"
 	"github.com/saguaro-monitoring/saguaro/pkg/snmpdtest"
 )
 
@@ -502,6 +505,44 @@ func TestReplayLiveAgent(t *testing.T) {
 	for i, c := range want {
 		if got[i] != c {
 			t.Errorf("replay %+v, captured %+v", got[i], c)
+		}
+	}
+}
+
+// TestDeviceListLoadsAsConfig checks the YAML device list against the
+// service's own configuration loader.
+func TestDeviceListLoadsAsConfig(t *testing.T) {
+	s, err := New(Options{Devices: 5, PerPort: 2, Dead: 0.2, Walks: []*Walk{loadCapture(t)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var b strings.Builder
+	b.WriteString("listen: 127.0.0.1:0\ndata_dir: " + t.TempDir() + "\n")
+	if err := s.WriteDeviceList(&b, "net-snmp-host", false); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "saguaro.yaml")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatalf("device list rejected by config.Load: %v\n%s", err, b.String())
+	}
+	if len(cfg.Devices) != 4 {
+		t.Fatalf("%d devices in the config, want the 4 live ones", len(cfg.Devices))
+	}
+	for _, d := range cfg.Devices {
+		var want Device
+		for _, sd := range s.Devices() {
+			if sd.Name == d.Name {
+				want = sd
+			}
+		}
+		if want.Dead || d.Template != "net-snmp-host" || d.SNMP == nil || d.SNMP.Address != want.Addr ||
+			d.SNMP.Community.Reveal() != want.Community || d.SNMP.Version != "2c" {
+			t.Errorf("config device %+v does not match simulated %+v", d, want)
 		}
 	}
 }
