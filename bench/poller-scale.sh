@@ -54,12 +54,16 @@ echo "# poller-scale.sh SIZES='$SIZES' PER_PORT=$PER_PORT DEAD=$DEAD SAMPLE=$SAM
 echo "# host: $(nproc) cores, loadavg $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ)"
 
 echo "building saguaro..."
-(cd "$REPO" && timeout 300 go build -o "$TMP/saguaro" ./cmd/saguaro)
 SIM=("$TMP/saguaro" simulate)
-if ! "$TMP/saguaro" simulate -h 2>&1 | grep -q -- '-walk'; then
-  # The dispatcher does not route `simulate` yet: build the same command on its own, from
-  # cmd/saguaro/simulate.go, through a build overlay (nothing is written into the tree).
-  echo "NOTE: 'saguaro simulate' is not dispatched by cmd/saguaro/main.go yet; building it standalone"
+if ! (cd "$REPO" && timeout 300 go build -o "$TMP/saguaro" ./cmd/saguaro) > "$TMP/build.log" 2>&1; then
+  echo "NOTE: cmd/saguaro does not build now (the service part is skipped):"; sed 's/^/  /' "$TMP/build.log" | head -5
+  SERVE=0; SIM=()
+fi
+if [ ${#SIM[@]} = 0 ] || ! "$TMP/saguaro" simulate -h 2>&1 | grep -q -- '-walk'; then
+  # Build the same command on its own, from cmd/saguaro/simulate.go, through a build overlay
+  # (nothing is written into the tree): when the dispatcher does not route `simulate` yet, or
+  # when other parts of the service do not build.
+  echo "NOTE: using 'simulate' built standalone from cmd/saguaro/simulate.go"
   printf 'package main\n\nimport "os"\n\nfunc main() { os.Exit(simulateCmd(os.Args[1:], os.Stdout, os.Stderr)) }\n' > "$TMP/simmain.go"
   printf '{"Replace": {"%s/cmd/simulate-bench/main.go": "%s/simmain.go", "%s/cmd/simulate-bench/simulate.go": "%s/cmd/saguaro/simulate.go"}}\n' \
     "$REPO" "$TMP" "$REPO" "$REPO" > "$TMP/overlay.json"
@@ -216,7 +220,10 @@ echo "== poller/snmp Go benchmarks against one simulated device =="
 if grep -qs 'func BenchmarkWalk' "$REPO"/poller/snmp/*_test.go; then
   start_sim one --devices 1 --port-base 0
   ADDR=$(awk '/^sim-/ {print $2; exit}' "$TMP/one.list")
-  (cd "$REPO" && timeout 300 go test -c -o "$TMP/snmp.test" ./poller/snmp)
+  if ! (cd "$REPO" && timeout 300 go test -c -o "$TMP/snmp.test" ./poller/snmp) > "$TMP/build.log" 2>&1; then
+    echo "NOTE: poller/snmp tests do not build now: skipped"; sed 's/^/  /' "$TMP/build.log" | head -5
+    stop_pid "$SIM_PID"; echo "# end: $(date -u +%FT%TZ)"; exit 0
+  fi
   k0=$(child_ticks); i=0
   for ((i = 0; i < 30; i++)); do timeout 20 snmpbulkwalk "${C[@]}" -Cr25 -c public "$ADDR" .1.3.6.1.2.1 > "$TMP/w1"; done
   vb=$(grep '^\.' "$TMP/w1" | grep -vc 'No more variables')
