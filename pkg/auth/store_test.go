@@ -3,11 +3,14 @@ package auth
 import (
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 func TestOpenMigratesEmptyDatabase(t *testing.T) {
@@ -143,5 +146,56 @@ func TestTwoHandlesShareState(t *testing.T) {
 	var n int
 	if err := raw.QueryRow(`SELECT COUNT(*) FROM users`).Scan(&n); err != nil || n != 1 {
 		t.Fatalf("raw count = %d, %v", n, err)
+	}
+}
+
+// The server and the CLI write the same file at once: WAL, the busy
+// timeout and immediate transactions must make that wait, not fail.
+func TestConcurrentWritersTwoHandles(t *testing.T) {
+	s, path := newStore(t, nil)
+	other, err := Open(path, WithBcryptCost(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	mustAdd(t, s, "root", RoleAdmin, "admin pass 1")
+	tok, _, err := s.NewToken("root", "t", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 1000)
+	for g := range 6 {
+		st := s
+		if g%2 == 1 {
+			st = other
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 25 {
+				name := fmt.Sprintf("w%d-%d", g, i)
+				if _, err := st.AddUser(name, RoleViewer, "password1"); err != nil {
+					errs <- err
+				}
+				if _, err := st.NewSession(name, time.Hour); err != nil {
+					errs <- err
+				}
+				if _, err := st.CheckToken(tok); err != nil {
+					errs <- err
+				}
+				if _, _, err := st.NewToken(name, "t", time.Time{}); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if us, _ := s.Users(); len(us) != 1+6*25 {
+		t.Errorf("%d users, want %d", len(us), 1+6*25)
 	}
 }

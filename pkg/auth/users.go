@@ -361,6 +361,12 @@ func (s *Store) CheckPassword(name, password string) (User, error) {
 	case err != nil:
 		return User{}, fmt.Errorf("check password of %s: %w", quoteName(name), err)
 	}
+	if _, err := bcrypt.Cost(hash); err != nil {
+		// No usable password (a proxy-created user): spend the same time
+		// as a real check so the response does not tell.
+		bcrypt.CompareHashAndPassword(s.dummy(), []byte(password))
+		return User{}, fmt.Errorf("check password: %w", ErrBadCredentials)
+	}
 	if len(password) > maxPasswordLen {
 		// bcrypt refuses these outright; spend the same time anyway.
 		bcrypt.CompareHashAndPassword(s.dummy(), []byte(password[:maxPasswordLen]))
