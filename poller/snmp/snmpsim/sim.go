@@ -414,7 +414,7 @@ func (v *valueState) counter(e *entry) uint64 {
 	rate := e.rate * v.scale * (0.5 + unitFloat(h)) // 0.5x..1.5x the capture's rate
 	x := uint64(rate * v.elapsed)
 	if v.first {
-		x += e.num
+		x += e.base
 	}
 	if e.kind == kindCounter32 {
 		x &= math.MaxUint32

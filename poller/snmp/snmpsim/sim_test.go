@@ -546,3 +546,30 @@ func TestDeviceListLoadsAsConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestCounterPairs checks that ifInOctets is the low 32 bits of
+// ifHCInOctets at every moment, across wraps and reboots.
+func TestCounterPairs(t *testing.T) {
+	clk := newFakeClock()
+	s := startSim(t, Options{Devices: 2, Now: clk.Now, Seed: 13})
+	d := s.Device(1)
+	pairs := [][2]string{{ifInOctets4, ifHCInOcts4}, {".1.3.6.1.2.1.2.2.1.16.4", ".1.3.6.1.2.1.31.1.1.1.10.4"},
+		{".1.3.6.1.2.1.2.2.1.17.1", ".1.3.6.1.2.1.31.1.1.1.11.1"}}
+	for step := 0; step < 4; step++ {
+		var oids []string
+		for _, p := range pairs {
+			oids = append(oids, p[0], p[1])
+		}
+		v := get(t, d, oids...)
+		for _, p := range pairs {
+			lo, hi := num(t, v[p[0]]), num(t, v[p[1]])
+			if lo != hi&(1<<32-1) {
+				t.Errorf("step %d: %s = %d is not the low 32 bits of %s = %d", step, p[0], lo, p[1], hi)
+			}
+		}
+		clk.Advance(7919 * time.Second)
+		if step == 2 {
+			s.Reboot(1)
+		}
+	}
+}

@@ -48,6 +48,7 @@ type entry struct {
 	tag    byte    // the value's BER tag
 	kind   kind    //
 	num    uint64  // captured value of counters and uptimes
+	base   uint64  // counters: the value they continue from in the first boot
 	rate   float64 // counters: mean increase per second
 	key    uint32  // position in the original capture: seeds per-device rates
 }
@@ -252,7 +253,7 @@ func (w *Walk) finish() error {
 			if e.tag == tagCounter64 {
 				e.kind = kindCounter64
 			}
-			e.rate = float64(e.num) / uptime
+			e.rate, e.base = float64(e.num)/uptime, e.num
 		case tagTimeTicks:
 			if slices.Equal(e.oid, oidSysUpTime) || slices.Equal(e.oid, oidHrSystemUptime) {
 				e.kind = kindUptime
@@ -264,6 +265,7 @@ func (w *Walk) finish() error {
 			w.ifIndexes = append(w.ifIndexes, e.oid[len(e.oid)-1])
 		}
 	}
+	w.pairCounters()
 	w.encode()
 	return nil
 }
@@ -272,6 +274,40 @@ func (w *Walk) indexOIDs() {
 	w.oids = make([][]uint32, len(w.entries))
 	for i := range w.entries {
 		w.oids[i] = w.entries[i].oid
+	}
+}
+
+// ifCounterPairs maps a 32-bit interface counter (table entry prefix and
+// column) to its 64-bit twin in the ifXTable (RFC 2863).
+var ifCounterPairs = []struct {
+	table   []uint32
+	col     uint32
+	hcTable []uint32
+	hcCol   uint32
+}{
+	{oidIfEntry, 10, oidIfXEntry, 6},  // ifInOctets -> ifHCInOctets
+	{oidIfEntry, 11, oidIfXEntry, 7},  // ifInUcastPkts
+	{oidIfEntry, 16, oidIfXEntry, 10}, // ifOutOctets
+	{oidIfEntry, 17, oidIfXEntry, 11}, // ifOutUcastPkts
+	{oidIfXEntry, 2, oidIfXEntry, 8},  // ifInMulticastPkts
+	{oidIfXEntry, 3, oidIfXEntry, 9},  // ifInBroadcastPkts
+	{oidIfXEntry, 4, oidIfXEntry, 12}, // ifOutMulticastPkts
+	{oidIfXEntry, 5, oidIfXEntry, 13}, // ifOutBroadcastPkts
+}
+
+// pairCounters makes each 32-bit interface counter the low 32 bits of
+// its 64-bit twin, as on a real device: same base, rate and per-device
+// jitter (the key seeds it).
+func (w *Walk) pairCounters() {
+	for _, p := range ifCounterPairs {
+		for _, idx := range w.ifIndexes {
+			lo := w.find(append(append(slices.Clone(p.table), p.col), idx))
+			hi := w.find(append(append(slices.Clone(p.hcTable), p.hcCol), idx))
+			if lo == nil || hi == nil || lo.kind != kindCounter32 || hi.kind != kindCounter64 {
+				continue
+			}
+			lo.base, lo.rate, lo.key = hi.base, hi.rate, hi.key
+		}
 	}
 }
 
