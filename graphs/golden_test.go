@@ -54,15 +54,21 @@ func TestGolden(t *testing.T) {
 		tmpl  Template
 		span  time.Duration
 		theme string
+		q     Querier
 	}{
-		{"anchor-1d", anchorTemplate(), 24 * time.Hour, ""},
-		{"anchor-1y", anchorTemplate(), 365 * 24 * time.Hour, ""},
-		{"every-type-1d", everyDrawType(), 24 * time.Hour, ""},
-		{"every-type-1w-dark", everyDrawType(), 7 * 24 * time.Hour, "dark"},
+		{"anchor-1d", anchorTemplate(), 24 * time.Hour, "", nil},
+		{"anchor-1y", anchorTemplate(), 365 * 24 * time.Hour, "", nil},
+		{"every-type-1d", everyDrawType(), 24 * time.Hour, "", nil},
+		{"every-type-1w-dark", everyDrawType(), 7 * 24 * time.Hour, "dark", nil},
+		{"forecast-30d", forecastTemplate(130e9), 30 * 24 * time.Hour, "", linearData()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tm := tc.tmpl
-			p := newTestPlan(t, q, tm, tc.span, 800, 300)
+			src := Querier(q)
+			if tc.q != nil {
+				src = tc.q
+			}
+			p := newTestPlan(t, src, tm, tc.span, 800, 300)
 			p.opts.Theme = tc.theme
 			var buf bytes.Buffer
 			if err := p.PNG(&buf); err != nil {

@@ -41,7 +41,7 @@ func (p *Plan) buildLegend(vars map[string]string) []LegendLine {
 			flush()
 		}
 	}
-	si, ri := 0, 0 // next plan series and rule
+	si, ri, fi := 0, 0, 0 // next plan series, rule and forecast
 	for _, it := range t.Items {
 		switch it.Type {
 		case TypeArea, TypeLine, TypeStack, TypeTick:
@@ -62,6 +62,16 @@ func (p *Plan) buildLegend(vars map[string]string) []LegendLine {
 				cur = &LegendLine{Color: &col, Dashed: len(r.Dashes) > 0}
 				add(r.Legend)
 			}
+		case TypeForecast:
+			f := p.Forecasts[fi]
+			fi++
+			flush()
+			col := f.Color
+			cur = &LegendLine{Color: &col, Dashed: true}
+			if f.Legend != "" {
+				add(f.Legend)
+			}
+			add(f.Text)
 		case TypeGPrint:
 			g, _ := parseFormat(it.Format) // checked at load
 			add(g.format(p.VDefs[it.Ref].Value, p.Base))
@@ -87,6 +97,14 @@ func (p *Plan) statsLegend() []LegendLine {
 			"Average: " + formatSI(s.Average, p.Base, 2, unit),
 			"Maximum: " + formatSI(s.Maximum, p.Base, 2, unit),
 		}})
+	}
+	for _, f := range p.Forecasts {
+		col := f.Color
+		l := LegendLine{Color: &col, Dashed: true}
+		if f.Legend != "" {
+			l.Cells = append(l.Cells, f.Legend)
+		}
+		lines = append(lines, LegendLine{Color: l.Color, Dashed: true, Cells: append(l.Cells, f.Text)})
 	}
 	for _, r := range p.Rules {
 		if r.Legend == "" {

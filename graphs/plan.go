@@ -76,14 +76,17 @@ type Plan struct {
 	VDefs map[string]VValue
 	// Rules are the HRULEs and VRULEs.
 	Rules []Rule
+	// Forecasts are the FORECAST items' trends.
+	Forecasts []Forecast
 	// Legend is the text under the plot, one entry per line.
 	Legend []LegendLine
 	// YMin and YMax are the value range of the plot area.
 	YMin, YMax float64
 	Base       float64
 
-	opts Options
-	tmpl *Template
+	opts   Options
+	tmpl   *Template
+	future time.Duration
 }
 
 // PlanSeries is one drawn series.
@@ -151,6 +154,7 @@ func NewPlan(ctx context.Context, q Querier, t *Template, vars map[string]string
 		Base:          1000,
 		opts:          o,
 		tmpl:          t,
+		future:        c.future,
 	}
 	if t.Base == 1024 {
 		p.Base = 1024
@@ -247,6 +251,8 @@ func NewPlan(ctx context.Context, q Querier, t *Template, vars map[string]string
 				r.Value = p.VDefs[it.Ref].Value
 			}
 			p.Rules = append(p.Rules, r)
+		case TypeForecast:
+			p.Forecasts = append(p.Forecasts, p.forecast(it, all[c.varIdx[it.Ref]], col, expand(it.Legend, vars), p.Base, t.Unit))
 		case TypeVRule:
 			r := Rule{Type: it.Type, Color: col, Width: max(it.Width, 1), Dashes: it.Dashes, Legend: expand(it.Legend, vars)}
 			if ts := p.VDefs[it.Ref].Time; !math.IsNaN(ts) {
@@ -434,6 +440,19 @@ func (p *Plan) valueRange() (lo, hi float64) {
 	for _, r := range p.Rules {
 		if r.Type == TypeHRule {
 			see(r.Value)
+		}
+	}
+	if !math.IsInf(lo, 1) { // forecasts only matter next to data
+		x0, x1 := p.XRange()
+		for _, f := range p.Forecasts {
+			if math.IsNaN(f.Slope) {
+				continue
+			}
+			see(f.At(time.Unix(int64(x0), 0)))
+			see(f.At(time.Unix(int64(x1), 0)))
+			if f.Threshold != nil {
+				see(*f.Threshold)
+			}
 		}
 	}
 	t := p.tmpl

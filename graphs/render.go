@@ -99,11 +99,9 @@ func (p *Plan) layout() layout {
 	return l
 }
 
-// draw renders the plan onto a canvas of the plan's pixel size.
+// draw renders the plan onto an image canvas of the plan's pixel size.
 func (p *Plan) draw() *vgimg.Canvas {
-	fonts()
 	th := themes[p.opts.Theme]
-	W, H := float64(p.opts.Width), float64(p.opts.Height)
 	// The image comes from a pool and gg draws into it directly (vgimg's
 	// own constructor allocates one image and copies it into another).
 	img := getImage(p.opts.Width, p.opts.Height)
@@ -114,28 +112,41 @@ func (p *Plan) draw() *vgimg.Canvas {
 	if th.bg != (color.NRGBA{0xff, 0xff, 0xff, 0xff}) {
 		xdraw.Draw(img, img.Bounds(), image.NewUniform(th.bg), image.Point{}, xdraw.Src)
 	}
-	dc := draw.New(cv)
-	lay := p.layout()
-	var pix *pixels
-	if rgba, ok := cv.Image().(*image.RGBA); ok {
-		pix = &pixels{img: rgba, h: H}
-	}
-	th2 := newFastText(pix)
-	defer th2.close()
+	p.render(draw.New(cv), &pixels{img: img, h: float64(p.opts.Height)})
+	return cv
+}
 
-	legendH := 0.0
-	if lay.legend {
-		legendH = float64(len(p.Legend))*legendLine + 8
+// frame is a plot set up with the plan's axes, ticks and labels but no
+// data, and the canvas area it is drawn into.
+type frame struct {
+	pl      *plot.Plot
+	area    draw.Canvas
+	lay     layout
+	legendH float64
+	xt      *timeTicker
+	yt      *valueTicker
+	th      theme
+	text    *fastText
+}
+
+func (p *Plan) frame(dc draw.Canvas, pix *pixels) *frame {
+	fonts()
+	f := &frame{th: themes[p.opts.Theme], lay: p.layout(), text: newFastText(pix)}
+	th := f.th
+	W := float64(p.opts.Width)
+	if f.lay.legend {
+		f.legendH = float64(len(p.Legend))*legendLine + 8
 	}
-	area := draw.Crop(dc, px(4), -px(rightMargin), px(legendH+4), -px(6))
+	f.area = draw.Crop(dc, px(4), -px(rightMargin), px(f.legendH+4), -px(6))
 
 	pl := plot.New()
+	f.pl = pl
 	pl.BackgroundColor = nil // the canvas starts filled
-	pl.TextHandler = th2
-	style := func(f font.Font, size float64, c color.Color) text.Style {
-		return text.Style{Color: c, Font: font.From(f, font.Length(size)), Handler: pl.TextHandler}
+	pl.TextHandler = f.text
+	style := func(fn font.Font, size float64, c color.Color) text.Style {
+		return text.Style{Color: c, Font: font.From(fn, font.Length(size)), Handler: pl.TextHandler}
 	}
-	if lay.title && p.Title != "" {
+	if f.lay.title && p.Title != "" {
 		pl.Title.Text = p.Title
 		pl.Title.TextStyle = style(sansBold, titleSize, th.fg)
 		pl.Title.TextStyle.XAlign = draw.XCenter
@@ -145,9 +156,7 @@ func (p *Plan) draw() *vgimg.Canvas {
 	plotW := max(W-leftMarginEstimate-rightMargin, 10)
 	plotH := p.plotHeightEstimate()
 
-	x0 := float64(p.Start.Unix()) - p.Step.Seconds()
-	x1 := float64(p.End().Unix())
-	pl.X.Min, pl.X.Max = x0, x1
+	pl.X.Min, pl.X.Max = p.XRange()
 	pl.Y.Min, pl.Y.Max = p.YMin, p.YMax
 	for _, a := range []*plot.Axis{&pl.X, &pl.Y} {
 		a.Padding = 0
@@ -156,28 +165,36 @@ func (p *Plan) draw() *vgimg.Canvas {
 		a.Tick.Length = px(4)
 		a.Tick.Label.Font = font.From(sans, tickSize)
 		a.Tick.Label.Color = th.muted
-		a.Tick.Label.Handler = th2
+		a.Tick.Label.Handler = f.text
 		a.Label.TextStyle = style(sans, labelSize, th.muted)
 	}
 	pl.X.Tick.Label.XAlign, pl.X.Tick.Label.YAlign = draw.XCenter, draw.YTop
 	pl.Y.Tick.Label.XAlign, pl.Y.Tick.Label.YAlign = draw.XRight, draw.YCenter
-	xt := &timeTicker{loc: p.opts.Location, pixels: plotW, span: p.opts.To.Sub(p.opts.From)}
-	yt := &valueTicker{base: p.Base, pixels: plotH}
-	if lay.ticks {
-		pl.X.Tick.Marker = xt
-		pl.Y.Tick.Marker = yt
+	f.xt = &timeTicker{loc: p.opts.Location, pixels: plotW, span: p.opts.To.Sub(p.opts.From) + p.future}
+	f.yt = &valueTicker{base: p.Base, pixels: plotH}
+	if f.lay.ticks {
+		pl.X.Tick.Marker = f.xt
+		pl.Y.Tick.Marker = f.yt
 	} else {
 		pl.X.Tick.Marker = plot.ConstantTicks{}
 		pl.Y.Tick.Marker = plot.ConstantTicks{}
 	}
-	if lay.vlabel && p.VerticalLabel != "" {
+	if f.lay.vlabel && p.VerticalLabel != "" {
 		pl.Y.Label.Text = p.VerticalLabel
 		pl.Y.Label.Padding = px(4)
 	}
+	return f
+}
 
+// render draws the whole graph onto dc; pix, when set, is the image behind
+// dc for the fast pixel paths.
+func (p *Plan) render(dc draw.Canvas, pix *pixels) {
+	f := p.frame(dc, pix)
+	defer f.text.close()
+	pl, th := f.pl, f.th
 	pl.Add(&background{color: th.plotBg, pix: pix})
-	if lay.ticks {
-		pl.Add(&gridLines{x: xt, y: yt, major: th.grid, minor: th.minorGrid})
+	if f.lay.ticks {
+		pl.Add(&gridLines{x: f.xt, y: f.yt, major: th.grid, minor: th.minorGrid})
 	}
 	known := false
 	for i := range p.Series {
@@ -197,15 +214,19 @@ func (p *Plan) draw() *vgimg.Canvas {
 	for i := range p.Rules {
 		pl.Add(&rulePlot{r: &p.Rules[i]})
 	}
+	for i := range p.Forecasts {
+		pl.Add(&forecastPlot{f: &p.Forecasts[i], p: p})
+	}
 	if !known {
-		pl.Add(&noData{style: style(sans, labelSize+1, th.muted)})
+		st := text.Style{Color: th.muted, Font: font.From(sans, labelSize+1), Handler: f.text}
+		pl.Add(&noData{style: st})
 	}
-	pl.Draw(area)
+	pl.Draw(f.area)
 
-	if lay.legend {
-		p.drawLegend(draw.Crop(dc, px(8), -px(8), px(4), -px(H-legendH)), th, th2)
+	if f.lay.legend {
+		H := float64(p.opts.Height)
+		p.drawLegend(draw.Crop(dc, px(8), -px(8), px(4), -px(H-f.legendH)), th, f.text)
 	}
-	return cv
 }
 
 func hasKnown(vals []float64) bool {
@@ -240,7 +261,8 @@ func (p *Plan) drawLegend(c draw.Canvas, th theme, h text.Handler) {
 		XAlign: draw.XLeft, YAlign: draw.YCenter}
 	var widths []vg.Length
 	for _, l := range p.Legend {
-		for i, cell := range l.Cells {
+		// A line's last cell runs free: it does not widen its column.
+		for i, cell := range l.Cells[:max(len(l.Cells)-1, 0)] {
 			if i >= len(widths) {
 				widths = append(widths, 0)
 			}
@@ -262,7 +284,9 @@ func (p *Plan) drawLegend(c draw.Canvas, th theme, h text.Handler) {
 				break
 			}
 			c.FillText(st, vg.Point{X: x, Y: y}, cell)
-			x += widths[i] + gap
+			if i < len(widths) {
+				x += widths[i] + gap
+			}
 		}
 		y -= px(legendLine)
 	}

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/saguaro-monitoring/saguaro/graphs/rpn"
 	"github.com/saguaro-monitoring/saguaro/pkg/metric"
@@ -26,6 +27,7 @@ type Template struct {
 	Rigid         bool     `yaml:"rigid"`
 	Unit          string   `yaml:"unit"` // appended to legend values after the SI prefix, e.g. "b"
 	Per           []string `yaml:"per"`
+	Future        string   `yaml:"future"` // extend the time axis for FORECAST items: "30d", "12w", "1y", "720h"
 	Defs          []Def    `yaml:"defs"`
 	CDefs         []CDef   `yaml:"cdefs"`
 	VDefs         []VDef   `yaml:"vdefs"`
@@ -68,6 +70,9 @@ type VDef struct {
 //	TICK               a short vertical mark where Ref is known and non-zero
 //	GPRINT             a vdef (Ref) printed in the legend with Format
 //	COMMENT            Legend text in the legend
+//	FORECAST           the least-squares trend of Ref, drawn across the
+//	                   range and into the template's Future, with when it
+//	                   reaches Threshold in the legend
 type Item struct {
 	Type   string    `yaml:"type"`
 	Ref    string    `yaml:"ref"`
@@ -77,6 +82,8 @@ type Item struct {
 	Legend string    `yaml:"legend"`
 	Value  *float64  `yaml:"value"`
 	Format string    `yaml:"format"`
+	// Threshold is the value a FORECAST's trend is projected to reach.
+	Threshold *float64 `yaml:"threshold"`
 }
 
 // Item types.
@@ -88,7 +95,8 @@ const (
 	TypeVRule   = "VRULE"
 	TypeTick    = "TICK"
 	TypeGPrint  = "GPRINT"
-	TypeComment = "COMMENT"
+	TypeComment  = "COMMENT"
+	TypeForecast = "FORECAST"
 )
 
 var (
@@ -107,6 +115,7 @@ type compiled struct {
 	colors   []color.NRGBA  // per item
 	vdefIdx  map[string]int
 	vdefFunc []vdefFunc
+	future   time.Duration
 }
 
 func (c *compiled) taken(name string) bool {
@@ -141,6 +150,7 @@ func (t *Template) compile() (*compiled, error) {
 	add := func(format string, a ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", where, fmt.Sprintf(format, a...)))
 	}
+	var c0 compiled
 	if t.Name == "" {
 		add("name is empty")
 	} else if !nameRe.MatchString(t.Name) {
@@ -166,6 +176,13 @@ func (t *Template) compile() (*compiled, error) {
 			add("title variable {%s}: not device nor a per label", v)
 		}
 	}
+	if t.Future != "" {
+		if d, err := parseHorizon(t.Future); err != nil {
+			add("future %q: %v", t.Future, err)
+		} else {
+			c0.future = d
+		}
+	}
 	switch t.Base {
 	case 0, 1000, 1024:
 	default:
@@ -180,7 +197,7 @@ func (t *Template) compile() (*compiled, error) {
 		}
 	}
 
-	c := &compiled{varIdx: map[string]int{}, vdefIdx: map[string]int{}}
+	c := &compiled{varIdx: map[string]int{}, vdefIdx: map[string]int{}, future: c0.future}
 	declare := func(kind string, i int, name string) bool {
 		switch {
 		case name == "":
@@ -285,6 +302,11 @@ func (t *Template) compile() (*compiled, error) {
 			}
 		case TypeTick:
 			series()
+		case TypeForecast:
+			series()
+			if it.Threshold != nil && !isFinite(*it.Threshold) {
+				add("%s: threshold must be a finite number", iw)
+			}
 		case TypeHRule:
 			switch {
 			case it.Value != nil && it.Ref != "":
@@ -310,7 +332,7 @@ func (t *Template) compile() (*compiled, error) {
 				add("%s: a comment has no ref", iw)
 			}
 		default:
-			add("items[%d]: unknown type %q (want AREA, LINE, STACK, TICK, HRULE, VRULE, GPRINT or COMMENT)", i, it.Type)
+			add("items[%d]: unknown type %q (want AREA, LINE, STACK, TICK, HRULE, VRULE, GPRINT, COMMENT or FORECAST)", i, it.Type)
 			needColor = false
 		}
 		var col color.NRGBA
@@ -323,8 +345,8 @@ func (t *Template) compile() (*compiled, error) {
 			add("%s: has no colour", iw)
 		}
 		c.colors = append(c.colors, col)
-		if it.Width < 0 || it.Width > 20 || (it.Width != 0 && it.Type != TypeLine && it.Type != TypeHRule && it.Type != TypeVRule) {
-			add("%s: width %v: only LINE, HRULE and VRULE take a width, from 0 to 20", iw, it.Width)
+		if it.Width < 0 || it.Width > 20 || (it.Width != 0 && it.Type != TypeLine && it.Type != TypeHRule && it.Type != TypeVRule && it.Type != TypeForecast) {
+			add("%s: width %v: only LINE, HRULE, VRULE and FORECAST take a width, from 0 to 20", iw, it.Width)
 		}
 		for _, d := range it.Dashes {
 			if !(d > 0 && d <= 100) {
@@ -337,6 +359,9 @@ func (t *Template) compile() (*compiled, error) {
 		}
 		if it.Value != nil && it.Type != TypeHRule {
 			add("%s: only HRULE takes a value", iw)
+		}
+		if it.Threshold != nil && it.Type != TypeForecast {
+			add("%s: only FORECAST takes a threshold", iw)
 		}
 	}
 	if len(errs) > 0 {
@@ -383,4 +408,30 @@ func expand(s string, vars map[string]string) string {
 		}
 		return m
 	})
+}
+
+// maxFuture bounds how far a forecast axis may reach.
+const maxFuture = 10 * 365 * 24 * time.Hour
+
+// parseHorizon reads a forecast horizon: a Go duration ("720h") or a
+// whole number of days, weeks or years ("30d", "12w", "1y").
+func parseHorizon(s string) (time.Duration, error) {
+	var d time.Duration
+	if n := len(s); n > 1 && strings.ContainsRune("dwy", rune(s[n-1])) {
+		v, err := strconv.Atoi(s[:n-1])
+		if err != nil {
+			return 0, fmt.Errorf("want a whole number before %q", s[n-1:])
+		}
+		unit := map[byte]time.Duration{'d': 24 * time.Hour, 'w': 7 * 24 * time.Hour, 'y': 365 * 24 * time.Hour}[s[n-1]]
+		d = time.Duration(v) * unit
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil {
+			return 0, errors.New("want a duration such as 30d, 12w, 1y or 720h")
+		}
+	}
+	if d < 0 || d > maxFuture {
+		return 0, fmt.Errorf("must be from 0 to 10 years")
+	}
+	return d, nil
 }

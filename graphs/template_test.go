@@ -114,7 +114,7 @@ func TestValidateBad(t *testing.T) {
 		{"vdef func", func(t *Template) { t.VDefs = []VDef{{Name: "m", Ref: "busy", Func: "MEAN"}} }, []string{`vdefs[0] "m": unknown function "MEAN"`}},
 		{"percent arg", func(t *Template) { t.VDefs = []VDef{{Name: "m", Ref: "busy", Func: "PERCENT", Arg: 101}} }, []string{`PERCENT needs arg from 0 to 100`}},
 		{"hrule needs vdef", func(t *Template) { t.Items = append(t.Items, Item{Type: "HRULE", Ref: "busy", Color: "#000000"}) }, []string{`items[1] HRULE "busy": ref "busy" is not a vdef`}},
-		{"width on area", func(t *Template) { t.Items[0].Width = 2 }, []string{`only LINE, HRULE and VRULE take a width`}},
+		{"width on area", func(t *Template) { t.Items[0].Width = 2 }, []string{`only LINE, HRULE, VRULE and FORECAST take a width`}},
 		{"every problem at once", func(t *Template) {
 			t.Items[0].Color = "#zz"
 			t.CDefs[0].RPN = "user,BAR"

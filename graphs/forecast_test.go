@@ -1,0 +1,119 @@
+package graphs
+
+import (
+	"context"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/saguaro-monitoring/saguaro/pkg/metric"
+)
+
+// linearData: a disk filling by exactly 1 GB per day, hourly rows over 30
+// days ending at benchEnd, with some noise-free unknown rows.
+func linearData() *fakeQuerier {
+	const n = 30 * 24
+	start := benchEnd.Add(-n * time.Hour).Add(time.Hour)
+	vals := make([]float64, n)
+	for i := range vals {
+		t := start.Add(time.Duration(i) * time.Hour)
+		vals[i] = 100e9 + 1e9*t.Sub(benchEnd).Hours()/24
+		if i%50 == 7 {
+			vals[i] = math.NaN()
+		}
+	}
+	q := &fakeQuerier{}
+	q.add(metric.New(metric.NameLabel, "disk_used", metric.DeviceLabel, "router1"), start, time.Hour, vals)
+	return q
+}
+
+func forecastTemplate(threshold float64) Template {
+	return Template{
+		Name: "disk", Title: "{device} disk", Future: "60d", Unit: "B",
+		Defs: []Def{{Name: "used", Metric: "disk_used"}},
+		Items: []Item{
+			{Type: "AREA", Ref: "used", Color: "#3366CC", Legend: "Used"},
+			{Type: "FORECAST", Ref: "used", Color: "#CC0000", Legend: "Trend", Threshold: &threshold},
+		},
+	}
+}
+
+func TestForecastReaches(t *testing.T) {
+	for _, tc := range []struct {
+		threshold float64
+		days      float64 // from the end of the data; NaN: not reached
+		text      string
+	}{
+		{130e9, 30, "reaches 130.00 GB on 2026-01-31 (in 30 days)"},
+		{100.5e9, 0.5, "reaches 100.50 GB on 2026-01-01 (in 12 hours)"},
+		{90e9, math.NaN(), "at or beyond 90.00 GB now"},
+		{1e18, math.NaN(), "does not reach 1.00 EB within 10 years"},
+	} {
+		tm := forecastTemplate(tc.threshold)
+		if err := tm.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		p, err := NewPlan(context.Background(), linearData(), &tm, map[string]string{"device": "router1"},
+			Options{From: benchEnd.Add(-30 * 24 * time.Hour), To: benchEnd, Width: 800, Height: 300})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := p.Forecasts[0]
+		// 1 GB per day, exactly on the line.
+		if got := f.Slope * 86400; math.Abs(got-1e9) > 1 {
+			t.Errorf("slope %v per day, want 1e9", got)
+		}
+		if got := f.At(p.End()); math.Abs(got-(100e9+1e9*p.End().Sub(benchEnd).Hours()/24)) > 10 {
+			t.Errorf("trend at end %v", got)
+		}
+		if !strings.Contains(f.Text, tc.text) {
+			t.Errorf("threshold %v: text %q, want %q", tc.threshold, f.Text, tc.text)
+		}
+		if math.IsNaN(tc.days) {
+			if !f.Reaches.IsZero() {
+				t.Errorf("threshold %v: reaches %v, want never", tc.threshold, f.Reaches)
+			}
+			continue
+		}
+		if d := f.Reaches.Sub(benchEnd.Add(time.Duration(tc.days * 24 * float64(time.Hour)))); d < -time.Minute || d > time.Minute {
+			t.Errorf("threshold %v: reaches %v, want %v", tc.threshold, f.Reaches, benchEnd.Add(time.Duration(tc.days*24*float64(time.Hour))))
+		}
+		x0, x1 := p.XRange()
+		if got := time.Unix(int64(x1), 0).Sub(p.End()); got != 60*24*time.Hour {
+			t.Errorf("axis extends %v past the data, want 60 days (x0 %v)", got, x0)
+		}
+		var legend []string
+		for _, l := range p.Legend {
+			legend = append(legend, strings.Join(l.Cells, " "))
+		}
+		if !strings.Contains(strings.Join(legend, "\n"), "Trend "+tc.text) {
+			t.Errorf("legend %q lacks the forecast", legend)
+		}
+		if tc.threshold == 130e9 {
+			writeLook(t, "forecast.png", mustPNG(t, p))
+		}
+	}
+}
+
+func TestForecastValidate(t *testing.T) {
+	tm := forecastTemplate(1)
+	tm.Future = "11y"
+	tm.Items[0].Threshold = f64(3)
+	err := tm.Validate()
+	for _, w := range []string{`future "11y": must be from 0 to 10 years`, `items[0] AREA "used": only FORECAST takes a threshold`} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("error %v, want %q", err, w)
+		}
+	}
+	for in, want := range map[string]time.Duration{"30d": 30 * 24 * time.Hour, "2w": 14 * 24 * time.Hour, "1y": 365 * 24 * time.Hour, "90m": 90 * time.Minute} {
+		if got, err := parseHorizon(in); err != nil || got != want {
+			t.Errorf("parseHorizon(%q) = %v, %v", in, got, err)
+		}
+	}
+	for _, bad := range []string{"xd", "soon", "-1d"} {
+		if _, err := parseHorizon(bad); err == nil {
+			t.Errorf("parseHorizon(%q) accepted", bad)
+		}
+	}
+}
