@@ -389,6 +389,13 @@ func (s *Store) CheckPassword(name, password string) (User, error) {
 // can print it once. On any later start it returns created == false and
 // touches nothing.
 func (s *Store) Bootstrap(dataDir string) (password string, created bool, err error) {
+	var n int
+	if err := s.db.QueryRow(`SELECT COUNT(*) FROM users`).Scan(&n); err != nil {
+		return "", false, fmt.Errorf("bootstrap admin: count users: %w", err)
+	}
+	if n > 0 {
+		return "", false, nil // the usual start: skip the bcrypt work below
+	}
 	file := filepath.Join(dataDir, InitialPasswordFile)
 	pw := randomString(24)
 	h, err := s.hash(pw)
@@ -396,7 +403,7 @@ func (s *Store) Bootstrap(dataDir string) (password string, created bool, err er
 		return "", false, fmt.Errorf("bootstrap admin: %w", err)
 	}
 	err = s.tx(context.Background(), func(tx *sql.Tx) error {
-		var n int
+		// Again under the write lock: another process may have won.
 		if err := tx.QueryRow(`SELECT COUNT(*) FROM users`).Scan(&n); err != nil {
 			return err
 		}
