@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gosnmp/gosnmp"
@@ -97,14 +98,39 @@ func (c *Collector) Device() string { return c.cfg.Device }
 func (c *Collector) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.g == nil || c.g.Conn == nil {
-		c.g = nil
-		return nil
-	}
-	err := c.g.Conn.Close()
+	err := c.closeConn()
 	c.g = nil
 	return err
 }
+
+func (c *Collector) closeConn() error {
+	if c.g == nil || c.g.Conn == nil {
+		return nil
+	}
+	err := c.g.Conn.Close()
+	c.g.Conn = nil
+	openSockets.Add(-1)
+	return err
+}
+
+// DefaultMaxOpenSockets is how many collectors may keep their socket open
+// between polls.
+const DefaultMaxOpenSockets = 1000
+
+var (
+	openSockets    atomic.Int64
+	maxOpenSockets atomic.Int64
+)
+
+func init() { maxOpenSockets.Store(DefaultMaxOpenSockets) }
+
+// SetMaxOpenSockets sets how many collectors (of all devices together) may
+// keep their socket open between polls; past it, v1/v2c collectors close
+// theirs after each poll. It returns the previous bound.
+func SetMaxOpenSockets(n int) int { return int(maxOpenSockets.Swap(int64(max(n, 0)))) }
+
+// OpenSockets returns how many collectors hold a socket now.
+func OpenSockets() int { return int(openSockets.Load()) }
 
 // Poll reads every scalar and walks every table. It returns what answered,
 // and an error describing what did not; one failed request does not stop
@@ -118,14 +144,23 @@ func (c *Collector) Poll(ctx context.Context, at time.Time) (out []metric.Sample
 		}
 	}()
 	if c.g == nil {
-		g := c.cfg.client(c.host, c.port)
-		g.Context = ctx
-		if err := g.Connect(); err != nil {
-			return nil, fmt.Errorf("snmp connect to %s (%s): %w", c.cfg.Device, c.cfg.Address, err)
-		}
-		c.g = g
+		c.g = c.cfg.client(c.host, c.port)
 	}
 	c.g.Context = ctx
+	if c.g.Conn == nil {
+		if err := c.g.Connect(); err != nil {
+			return nil, fmt.Errorf("snmp connect to %s (%s): %w", c.cfg.Device, c.cfg.Address, err)
+		}
+		openSockets.Add(1)
+	}
+	if c.cfg.Version != "3" && openSockets.Load() > maxOpenSockets.Load() {
+		// Past the bound, v1/v2c collectors free their socket after each
+		// poll (they keep no state in it), so that tens of thousands of
+		// devices do not hold as many descriptors. Below it, sockets stay
+		// open: connecting costs a socket and a 64 KiB buffer per poll.
+		// v3 keeps its socket along with the discovered engine.
+		defer c.closeConn()
+	}
 	p := &poll{c: c, ctx: ctx, errs: pollErrors{device: c.cfg.Device}}
 	uptime, haveUptime := p.scalars()
 	for i := range c.tables {

@@ -521,3 +521,27 @@ func TestIdentityMustNameALabelColumn(t *testing.T) {
 		t.Fatalf("error %v", err)
 	}
 }
+
+// Past the socket bound, v1/v2c collectors hold no socket between polls.
+func TestSocketsClosedPastTheBound(t *testing.T) {
+	fa := startFake(t, &fakeAgent{reply: fakeMIB.serve})
+	c1 := mustNew(t, fakeConfig(fa.addr, SysUpTimeOID))
+	c2 := mustNew(t, fakeConfig(fa.addr, SysUpTimeOID))
+	base := OpenSockets()
+	prev := SetMaxOpenSockets(base + 1)
+	defer SetMaxOpenSockets(prev)
+	for i := 0; i < 3; i++ {
+		for _, c := range []*Collector{c1, c2} {
+			if _, err := c.Poll(t.Context(), time.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if c1.g.Conn == nil || c2.g.Conn != nil || OpenSockets() != base+1 {
+			t.Fatalf("round %d: first open %v, second open %v, %d open", i, c1.g.Conn != nil, c2.g.Conn != nil, OpenSockets())
+		}
+	}
+	c1.Close()
+	if OpenSockets() != base {
+		t.Fatalf("%d open after Close, want %d", OpenSockets(), base)
+	}
+}
