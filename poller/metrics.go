@@ -14,6 +14,7 @@ type promMetrics struct {
 	success  *prometheus.GaugeVec
 	duration *prometheus.GaugeVec
 	samples  *prometheus.GaugeVec
+	errs     *prometheus.GaugeVec
 	skip     *prometheus.CounterVec
 	polls    *prometheus.CounterVec
 	failures *prometheus.CounterVec
@@ -28,6 +29,8 @@ func newPromMetrics(reg prometheus.Registerer, log *slog.Logger) *promMetrics {
 			Help: "Wall time of the last poll of the target."}, lbl),
 		samples: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: SamplesMetric,
 			Help: "Samples returned by the last poll of the target."}, lbl),
+		errs: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: ErrorsMetric,
+			Help: "Problems reported by the last poll of the target (0 when it succeeded)."}, lbl),
 		skip: prometheus.NewCounterVec(prometheus.CounterOpts{Name: SkippedMetric,
 			Help: "Ticks skipped because the previous poll of the target still ran."}, lbl),
 		polls: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "saguaro_polls_total",
@@ -53,19 +56,21 @@ func newPromMetrics(reg prometheus.Registerer, log *slog.Logger) *promMetrics {
 	m.success = register(m.success).(*prometheus.GaugeVec)
 	m.duration = register(m.duration).(*prometheus.GaugeVec)
 	m.samples = register(m.samples).(*prometheus.GaugeVec)
+	m.errs = register(m.errs).(*prometheus.GaugeVec)
 	m.skip = register(m.skip).(*prometheus.CounterVec)
 	m.polls = register(m.polls).(*prometheus.CounterVec)
 	m.failures = register(m.failures).(*prometheus.CounterVec)
 	return m
 }
 
-func (m *promMetrics) observe(t Target, ok bool, dur time.Duration, n int) {
+func (m *promMetrics) observe(t Target, errs int, dur time.Duration, n int) {
 	v := 0.0
-	if ok {
+	if errs == 0 {
 		v = 1
 	} else {
 		m.failures.WithLabelValues(t.Name, t.Device).Inc()
 	}
+	m.errs.WithLabelValues(t.Name, t.Device).Set(float64(errs))
 	m.success.WithLabelValues(t.Name, t.Device).Set(v)
 	m.duration.WithLabelValues(t.Name, t.Device).Set(dur.Seconds())
 	m.samples.WithLabelValues(t.Name, t.Device).Set(float64(n))
@@ -79,7 +84,7 @@ func (m *promMetrics) skipped(t Target, n uint64) {
 
 // forget drops a removed target's series from /metrics.
 func (m *promMetrics) forget(t Target) {
-	for _, v := range []interface{ DeleteLabelValues(...string) bool }{m.success, m.duration, m.samples, m.skip, m.polls, m.failures} {
+	for _, v := range []interface{ DeleteLabelValues(...string) bool }{m.success, m.duration, m.samples, m.errs, m.skip, m.polls, m.failures} {
 		v.DeleteLabelValues(t.Name, t.Device)
 	}
 }

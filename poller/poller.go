@@ -45,7 +45,27 @@ const (
 	// SkippedMetric is a GAUGE holding the cumulative count of skipped ticks
 	// since the target's loop started (it restarts from 0 with the process).
 	SkippedMetric = "saguaro_poll_skipped_total"
+	// ErrorsMetric counts the problems of the poll: 0 on success, the
+	// collector's ErrorCount when its error has one (an SNMP poll lists
+	// every OID that failed), else 1.
+	ErrorsMetric = "saguaro_poll_errors"
 )
+
+// ErrorCounter is implemented by collector errors that bundle several
+// problems, so that health records how many.
+type ErrorCounter interface{ ErrorCount() int }
+
+// errorCount is how many problems err stands for.
+func errorCount(err error) int {
+	if err == nil {
+		return 0
+	}
+	var ec ErrorCounter
+	if errors.As(err, &ec) && ec.ErrorCount() > 0 {
+		return ec.ErrorCount()
+	}
+	return 1
+}
 
 // TargetLabel names the target in health samples.
 const TargetLabel = "target"

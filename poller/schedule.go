@@ -352,8 +352,8 @@ func (l *loop) downTick(ctx context.Context, t Target, at time.Time) {
 	l.mu.Lock()
 	skipped := l.health.Skipped
 	l.mu.Unlock()
-	if err := l.s.sink.Append(ctx, healthSamples(t, at, false, 0, 0, skipped)); err != nil && ctx.Err() == nil {
-		l.s.log.Error("append_failed", "target", t.Name, "samples", 4, "err", err)
+	if err := l.s.sink.Append(ctx, healthSamples(t, at, 1, 0, 0, skipped)); err != nil && ctx.Err() == nil {
+		l.s.log.Error("append_failed", "target", t.Name, "samples", 5, "err", err)
 	}
 	l.finish()
 }
@@ -420,11 +420,11 @@ func (l *loop) poll(ctx context.Context, t Target, at, nextTick time.Time) {
 		l.finish()
 		return
 	}
-	l.s.m.observe(t, err == nil, dur, len(samples))
+	l.s.m.observe(t, errorCount(err), dur, len(samples))
 	if err != nil {
 		l.logFailure(t, err)
 	}
-	batch := append(samples, healthSamples(t, at, err == nil, dur, len(samples), skipped)...)
+	batch := append(samples, healthSamples(t, at, errorCount(err), dur, len(samples), skipped)...)
 	if aerr := l.s.sink.Append(ctx, batch); aerr != nil && ctx.Err() == nil {
 		l.s.log.Error("append_failed", "target", t.Name, "samples", len(batch), "err", aerr)
 	}
@@ -472,12 +472,12 @@ func (l *loop) logFailure(t Target, err error) {
 	l.s.log.Warn("poll_failed", "target", t.Name, "device", t.Device, "err", err, "suppressed", quiet)
 }
 
-func healthSamples(t Target, at time.Time, ok bool, dur time.Duration, n int, skipped uint64) []metric.Sample {
+func healthSamples(t Target, at time.Time, errs int, dur time.Duration, n int, skipped uint64) []metric.Sample {
 	base := t.Labels.Copy()
 	base = base.Merge(metric.New(metric.DeviceLabel, t.Device, TargetLabel, t.Name))
 	ds := metric.Gauges(2 * t.Interval)
 	succ := 0.0
-	if ok {
+	if errs == 0 {
 		succ = 1
 	}
 	mk := func(name string, v float64) metric.Sample {
@@ -488,6 +488,7 @@ func healthSamples(t Target, at time.Time, ok bool, dur time.Duration, n int, sk
 		mk(DurationMetric, dur.Seconds()),
 		mk(SamplesMetric, float64(n)),
 		mk(SkippedMetric, float64(skipped)),
+		mk(ErrorsMetric, float64(errs)),
 	}
 }
 

@@ -361,7 +361,7 @@ func TestFailingAndPanickingCollectorsDoNotStopOthers(t *testing.T) {
 		for _, mf := range mfs {
 			names[mf.GetName()] = len(mf.GetMetric())
 		}
-		for _, n := range []string{SuccessMetric, DurationMetric, SamplesMetric, SkippedMetric, "saguaro_polls_total", "saguaro_poll_failures_total"} {
+		for _, n := range []string{SuccessMetric, DurationMetric, SamplesMetric, SkippedMetric, ErrorsMetric, "saguaro_polls_total", "saguaro_poll_failures_total"} {
 			if names[n] == 0 {
 				t.Errorf("%s missing from the registry (have %v)", n, names)
 			}
@@ -527,6 +527,30 @@ func TestGlobalLimitBoundsConcurrentPolls(t *testing.T) {
 		}
 		if polls < 100 || polls+skipped < 114 {
 			t.Errorf("%d polls and %d skipped of about 120 ticks", polls, skipped)
+		}
+	})
+}
+
+type multiErr struct{ n int }
+
+func (e multiErr) Error() string   { return "several problems" }
+func (e multiErr) ErrorCount() int { return e.n }
+
+func TestErrorsHealthCountsProblems(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sink := &memSink{}
+		s := New(sink, nil, nil)
+		s.Set([]Target{
+			{Name: "three", Interval: 10 * time.Second, Collector: &fakeCollector{err: fmt.Errorf("poll: %w", multiErr{3})}},
+			{Name: "one", Interval: 10 * time.Second, Collector: &fakeCollector{err: errors.New("x")}},
+			{Name: "none", Interval: 10 * time.Second, Collector: &fakeCollector{}},
+		})
+		runFor(t, s, 15*time.Second, nil)
+		for name, want := range map[string]float64{"three": 3, "one": 1, "none": 0} {
+			e := sink.find(ErrorsMetric, name)
+			if len(e) != 1 || e[0].Value != want {
+				t.Errorf("%s: errors samples %v, want one of %v", name, e, want)
+			}
 		}
 	})
 }

@@ -649,6 +649,9 @@ func (e *PollError) Error() string {
 
 func (e *PollError) Unwrap() []error { return e.Errs }
 
+// ErrorCount returns the number of problems (poller.ErrorCounter).
+func (e *PollError) ErrorCount() int { return e.Problems }
+
 // Timeouts reports whether any kept problem is a request timeout.
 func (e *PollError) Timeouts() bool {
 	for _, err := range e.Errs {

@@ -14,7 +14,10 @@ import (
 	"github.com/saguaro-monitoring/saguaro/poller"
 )
 
-var _ poller.Collector = (*Collector)(nil)
+var (
+	_ poller.Collector    = (*Collector)(nil)
+	_ poller.ErrorCounter = (*PollError)(nil)
+)
 
 type recSink struct {
 	mu sync.Mutex
