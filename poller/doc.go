@@ -1,8 +1,13 @@
 // Package poller runs Saguaro's polls: one goroutine per target, a stable
 // start offset per target, every poll under a timeout shorter than the
-// interval, overlapping ticks skipped and counted, and health samples
-// recorded for every poll.
+// interval, overlapping ticks skipped and counted, dead targets backed off,
+// an optional bound on concurrent polls, and health samples
+// (saguaro_poll_success, _duration_seconds, _samples, _errors,
+// _skipped_total) recorded for every tick.
 //
-// A Collector knows one protocol (poller/snmp, poller/httpsrc); a Sink is
-// where samples go (storage, in cmd). The scheduler imports neither.
+// A Collector knows one protocol: poller/snmp (SNMP v1/v2c/v3),
+// poller/httpsrc (Prometheus text, JSON, Apache and nginx status, probes),
+// poller/script (commands) and poller/latency (round-trip probes). A Sink
+// is where samples go (storage, wired in cmd). The scheduler imports
+// neither.
 package poller
