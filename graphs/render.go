@@ -11,6 +11,7 @@ import (
 
 	"git.sr.ht/~sbinet/gg"
 
+	xfont "golang.org/x/image/font"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/font/liberation"
@@ -70,7 +71,7 @@ func fonts() {
 	fontOnce.Do(func() {
 		sans = font.Font{Typeface: "Liberation", Variant: "Sans"}
 		sansBold = sans
-		sansBold.Weight = 700 // font.WeightBold
+		sansBold.Weight = xfont.WeightBold
 		mono = font.Font{Typeface: "Liberation", Variant: "Mono"}
 		font.DefaultCache.Add(liberation.Collection())
 	})

@@ -88,13 +88,13 @@ type Item struct {
 
 // Item types.
 const (
-	TypeArea    = "AREA"
-	TypeLine    = "LINE"
-	TypeStack   = "STACK"
-	TypeHRule   = "HRULE"
-	TypeVRule   = "VRULE"
-	TypeTick    = "TICK"
-	TypeGPrint  = "GPRINT"
+	TypeArea     = "AREA"
+	TypeLine     = "LINE"
+	TypeStack    = "STACK"
+	TypeHRule    = "HRULE"
+	TypeVRule    = "VRULE"
+	TypeTick     = "TICK"
+	TypeGPrint   = "GPRINT"
 	TypeComment  = "COMMENT"
 	TypeForecast = "FORECAST"
 )
