@@ -132,20 +132,6 @@ func appendLen(b []byte, n int) []byte {
 	}
 }
 
-// lenLen is the size of appendLen's output for n.
-func lenLen(n int) int {
-	switch {
-	case n < 0x80:
-		return 1
-	case n < 0x100:
-		return 2
-	case n < 0x10000:
-		return 3
-	default:
-		return 4
-	}
-}
-
 // appendUint appends a TLV holding a non-negative integer in the fewest
 // bytes (a leading zero byte when the top bit would read as a sign).
 func appendUint(b []byte, tag byte, x uint64) []byte {
