@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -47,6 +49,9 @@ type Config struct {
 	Headers            map[string]string // added to the request
 	Username, Password string            // HTTP basic auth when Username is set
 	InsecureSkipVerify bool              // accept any TLS certificate
+	CAFile             string            // PEM CA certificates to trust instead of the system's
+	CertFile, KeyFile  string            // PEM client certificate and key
+	ServerName         string            // TLS server name, when it differs from the URL's host
 }
 
 // Formats.
@@ -153,11 +158,40 @@ func New(cfg Config) (*Collector, error) {
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 1
-	if cfg.InsecureSkipVerify {
-		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the operator asked for it
+	tlsCfg, err := cfg.tlsConfig()
+	if err != nil {
+		return nil, fmt.Errorf("http target %q: tls: %w: %v", cfg.Device, ErrConfig, err)
 	}
+	tr.TLSClientConfig = tlsCfg
 	c.client = &http.Client{Timeout: cfg.Timeout, Transport: tr}
 	return c, nil
+}
+
+func (cfg *Config) tlsConfig() (*tls.Config, error) {
+	t := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: cfg.ServerName,
+		InsecureSkipVerify: cfg.InsecureSkipVerify} //nolint:gosec // only when the operator asks for it
+	if cfg.CAFile != "" {
+		pem, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("ca_file %s: no PEM certificate in it", cfg.CAFile)
+		}
+		t.RootCAs = pool
+	}
+	if (cfg.CertFile == "") != (cfg.KeyFile == "") {
+		return nil, errors.New("cert_file and key_file go together")
+	}
+	if cfg.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("cert_file/key_file: %w", err)
+		}
+		t.Certificates = []tls.Certificate{cert}
+	}
+	return t, nil
 }
 
 // Close drops idle connections.

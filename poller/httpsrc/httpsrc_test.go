@@ -2,11 +2,14 @@ package httpsrc
 
 import (
 	"context"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -315,4 +318,38 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestTLSOptions(t *testing.T) {
+	srv := httptest.NewTLSServer(text("up 1\n"))
+	defer srv.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		ok   bool
+	}{
+		{"system roots reject a test certificate", Config{}, false},
+		{"CA file", Config{CAFile: ca}, true},
+		{"insecure", Config{InsecureSkipVerify: true}, true},
+		{"CA file, wrong server name", Config{CAFile: ca, ServerName: "other.example"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.cfg.Device, tc.cfg.URL = "tls1", srv.URL+"/metrics"
+			c := mustNew(t, tc.cfg)
+			s, err := c.Poll(t.Context(), time.Now())
+			if (err == nil) != tc.ok || tc.ok && len(s) != 1 {
+				t.Fatalf("%d samples, error %v, want ok=%v", len(s), err, tc.ok)
+			}
+		})
+	}
+	for _, cfg := range []Config{{CAFile: "/nonexistent/ca.pem"}, {CertFile: ca}, {CAFile: "/etc/hostname"}} {
+		cfg.Device, cfg.URL = "tls1", srv.URL
+		if _, err := New(cfg); !errors.Is(err, ErrConfig) {
+			t.Errorf("%+v: error %v", cfg, err)
+		}
+	}
 }
