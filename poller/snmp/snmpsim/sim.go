@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -151,6 +152,9 @@ func New(opts Options) (*Sim, error) {
 		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip, Port: port})
 		if err != nil {
 			s.closeSockets()
+			if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+				return nil, fmt.Errorf("snmpsim: socket %d of %d: %w (serve more devices per port)", j+1, nSock, err)
+			}
 			return nil, fmt.Errorf("snmpsim: socket %d of %d: %w", j+1, nSock, err)
 		}
 		_ = c.SetReadBuffer(4 << 20) // bursts from a poller; best effort

@@ -1,6 +1,7 @@
 package snmpsim
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -571,5 +572,34 @@ func TestCounterPairs(t *testing.T) {
 		if step == 2 {
 			s.Reboot(1)
 		}
+	}
+}
+
+func TestOptionsErrors(t *testing.T) {
+	w := loadCapture(t)
+	cases := []struct {
+		name string
+		opts Options
+		want string
+	}{
+		{"no devices", Options{Walks: []*Walk{w}}, "devices 0"},
+		{"no walks", Options{Devices: 1}, "no walks"},
+		{"shares", Options{Devices: 1, Walks: []*Walk{w}, Dead: 0.7, Slow: 0.5}, "exceed 1"},
+		{"share range", Options{Devices: 1, Walks: []*Walk{w}, Renumber: 2}, "renumber share 2 outside 0..1"},
+		{"ports", Options{Devices: 100, Walks: []*Walk{w}, PortBase: 65500}, "run past port 65535"},
+		{"message size", Options{Devices: 1, Walks: []*Walk{w}, MaxMsgSize: 100}, "max message size 100"},
+		{"listen", Options{Devices: 1, Walks: []*Walk{w}, ListenIP: "localhost"}, `listen IP "localhost"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := New(tc.opts)
+			if err == nil {
+				s.Close()
+				t.Fatal("no error")
+			}
+			if !errors.Is(err, ErrOptions) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q, want one containing %q wrapping ErrOptions", err, tc.want)
+			}
+		})
 	}
 }
