@@ -24,10 +24,9 @@ type RRD struct {
 
 	vals []Reading // scratch for one update
 
-	// garbage marks data sources whose last reading was text rrdtool
-	// took unread after a gap; nextGarbage is the same for the update
-	// being parsed.
-	garbage, nextGarbage []bool
+	// prevText is rrdtool's last_ds, the text of each data source's last
+	// reading; texts holds the update being parsed.
+	prevText, texts []string
 }
 
 // archive is one RRA definition with its consolidators (one per DS) and
@@ -154,12 +153,15 @@ func New(step time.Duration, start time.Time, dss []DSDef, arcs []ArchiveDef) (*
 		return nil, fmt.Errorf("you must define at least one round robin archive")
 	}
 	r := &RRD{
-		step:        int64(step / time.Second),
-		lastSec:     start.Unix(),
-		lastUsec:    int64(start.Nanosecond() / 1000),
-		vals:        make([]Reading, len(dss)),
-		garbage:     make([]bool, len(dss)),
-		nextGarbage: make([]bool, len(dss)),
+		step:     int64(step / time.Second),
+		lastSec:  start.Unix(),
+		lastUsec: int64(start.Nanosecond() / 1000),
+		vals:     make([]Reading, len(dss)),
+		prevText: make([]string, len(dss)),
+		texts:    make([]string, len(dss)),
+	}
+	for i := range r.prevText {
+		r.prevText[i] = "U"
 	}
 	for _, d := range dss {
 		s, err := NewDS(d.DS, step, start)
@@ -301,35 +303,20 @@ func (r *RRD) update(a string) error {
 	for i, d := range r.ds {
 		v, tail, _ := strings.Cut(rest, ":")
 		rest = tail
-		rd, err := parseReading(v, d.typ)
-		beyond := float64(d.hb) < interval
-		tolerated := false
-		switch {
-		case err != nil && beyond:
-			// rrdtool does not look at a reading that comes after a
-			// gap beyond the heartbeat, so it takes any text; there is
-			// nothing to difference it against.
-			rd, err, tolerated = Unknown(), nil, true
-		case err == nil && !beyond && r.garbage[i] && rd.known() && (d.typ == metric.DCounter || d.typ == metric.DDerive):
-			// The next DCOUNTER or DDERIVE reading makes rrdtool
-			// parse that text, which fails.
-			err = fmt.Errorf("previous reading is not a number")
-		}
+		rd, err := r.reading(d, v, r.prevText[i], interval)
 		if err != nil {
 			// rrdtool has already taken the readings of the data
 			// sources before this one as the base of their next
 			// difference; the time and everything else stay.
 			for j := range i {
 				r.ds[j].last, r.ds[j].lastOK = r.vals[j], r.vals[j].known()
-				r.garbage[j] = r.nextGarbage[j]
+				r.prevText[j] = r.texts[j]
 			}
 			return fmt.Errorf("update %q: data source %s: %w", a, r.names[i], err)
 		}
-		// Text taken unread stays the base of the next difference.
-		r.nextGarbage[i] = tolerated
-		r.vals[i] = rd
+		r.vals[i], r.texts[i] = rd, v
 	}
-	copy(r.garbage, r.nextGarbage)
+	copy(r.prevText, r.texts)
 	t := time.Unix(sec, usec*1000)
 	for i, d := range r.ds {
 		r.updateDS(i, d, t, r.vals[i])
@@ -378,6 +365,79 @@ func (ar *archive) put(ds, nds int, slot int64, v float64) {
 	ar.ring[int(mod(slot, ar.rows))*nds+ds] = v
 }
 
+// reading turns the text v of one update value into a reading as rrdtool
+// does, given the text of the previous reading and the interval. rrdtool
+// reads a value only when the interval is within the heartbeat, and a
+// DCOUNTER or DDERIVE value only when the previous text is not unknown;
+// text it does not read is taken as it is and becomes the base of the
+// next difference (where the floating-point types then fail on it).
+func (r *RRD) reading(d *DS, v, prev string, interval float64) (Reading, error) {
+	if strings.HasPrefix(v, "U") {
+		return Unknown(), nil
+	}
+	floating := d.typ == metric.DCounter || d.typ == metric.DDerive
+	if float64(d.hb) < interval || (floating && strings.HasPrefix(prev, "U")) {
+		return unreadReading(v, d.typ), nil
+	}
+	rd, err := parseReading(v, d.typ)
+	if err != nil {
+		return Reading{}, err
+	}
+	if floating {
+		if _, err := parseNumber(prev); err != nil {
+			return Reading{}, fmt.Errorf("previous reading: %w", err)
+		}
+	}
+	return rd, nil
+}
+
+// unreadReading is what text that rrdtool stored without reading it
+// means to the next difference: COUNTER and DERIVE take its first run of
+// digits (and any minus sign before it), as rrdtool's decimal subtraction
+// does; the floating-point types its number, if it is one.
+func unreadReading(v string, typ metric.DSType) Reading {
+	switch typ {
+	case metric.Counter, metric.Derive:
+		i, neg := 0, false
+		for i < len(v) && !isDigit(v[i]) {
+			if v[i] == '-' {
+				neg = true
+			}
+			i++
+		}
+		j := i
+		for j < len(v) && isDigit(v[j]) {
+			j++
+		}
+		if i == j {
+			return Unknown()
+		}
+		return intReading(v[i:j], neg)
+	case metric.DCounter, metric.DDerive:
+		if f, err := parseNumber(v); err == nil {
+			return Float(f)
+		}
+	}
+	return Unknown()
+}
+
+// intReading is the reading of a run of decimal digits with a sign.
+func intReading(digits string, neg bool) Reading {
+	n, err := strconv.ParseUint(digits, 10, 64)
+	if err != nil {
+		f, _ := parseNumber(digits)
+		if neg {
+			f = -f
+		}
+		return Float(f)
+	}
+	rd := Int(n)
+	if neg {
+		rd.Value = math.Copysign(rd.Value, -1)
+	}
+	return rd
+}
+
 // parseReading parses one update value for a data source type as rrdtool
 // does: U is unknown; COUNTER and DERIVE take integers only.
 func parseReading(s string, typ metric.DSType) (Reading, error) {
@@ -404,22 +464,7 @@ func parseReading(s string, typ metric.DSType) (Reading, error) {
 			// rrdtool accepts it and cannot difference it.
 			return Unknown(), nil
 		}
-		n, err := strconv.ParseUint(digits, 10, 64)
-		if err != nil {
-			f, _ := parseNumber(digits)
-			if neg {
-				f = -f
-			}
-			return Float(f), nil
-		}
-		rd := Int(n)
-		if neg {
-			rd.Value = -rd.Value
-			if n == 0 {
-				rd.Value = math.Copysign(0, -1)
-			}
-		}
-		return rd, nil
+		return intReading(digits, neg), nil
 	default:
 		v, err := parseNumber(s)
 		if err != nil {
