@@ -164,6 +164,9 @@ func TestRRDAnchorRender(t *testing.T) {
 		}
 		compareXport(t, dir, p, rng.name)
 	}
+	// 20 renders of the 1-year graph in flight at once.
+	lat, wall, peak := renderConcurrently(t, q, &tm, "anchor", time.Unix(end, 0), 20, max(runs/2, 5))
+	reportConcurrent("saguaro 20 concurrent 1y renders", lat, wall, peak)
 }
 
 // compareXport checks the plan's series against rrdtool xport of the RRD at

@@ -18,6 +18,8 @@ import (
 // SVG draws the plan as an SVG image of Width x Height pixels: the same
 // layout as the PNG, drawn as vectors.
 func (p *Plan) SVG(w io.Writer) error {
+	renderSlots <- struct{}{}
+	defer func() { <-renderSlots }()
 	cv := vgsvg.NewWith(vgsvg.UseWH(px(float64(p.opts.Width)), px(float64(p.opts.Height))))
 	dc := draw.New(cv)
 	dc.SetColor(themes[p.opts.Theme].bg)

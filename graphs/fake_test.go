@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/saguaro-monitoring/saguaro/pkg/metric"
@@ -14,6 +15,7 @@ import (
 // tier not coarser than the query's step and crops it to [From, To).
 type fakeQuerier struct {
 	series  []fakeSeries
+	mu      sync.Mutex
 	selects []metric.Query
 	err     error
 }
@@ -55,7 +57,9 @@ func (f *fakeQuerier) add(labels metric.Labels, start time.Time, step time.Durat
 }
 
 func (f *fakeQuerier) Select(_ context.Context, q metric.Query) ([]metric.Series, error) {
+	f.mu.Lock()
 	f.selects = append(f.selects, q)
+	f.mu.Unlock()
 	if f.err != nil {
 		return nil, f.err
 	}

@@ -7,6 +7,7 @@ import (
 	xdraw "image/draw"
 	"image/png"
 	"io"
+	"runtime"
 	"sync"
 
 	"git.sr.ht/~sbinet/gg"
@@ -239,8 +240,15 @@ func hasKnown(vals []float64) bool {
 	return false
 }
 
+// renderSlots bounds the renders drawing at once. Drawing is CPU-bound, so
+// more renders than about two per core only add memory (a canvas, a
+// rasterizer and an encoder each): the rest wait here.
+var renderSlots = make(chan struct{}, 2*runtime.GOMAXPROCS(0))
+
 // PNG draws the plan as a PNG image of exactly Width x Height pixels.
 func (p *Plan) PNG(w io.Writer) error {
+	renderSlots <- struct{}{}
+	defer func() { <-renderSlots }()
 	cv := p.draw()
 	var err error
 	if rgba, ok := cv.Image().(*image.RGBA); ok {
