@@ -48,6 +48,11 @@ type compiledTable struct {
 	labelBy []labelCol
 	columns []compiled
 	rows    int // rows seen in the last poll: sizes the next GETBULKs
+
+	// Label columns cached under Table.ReindexEvery.
+	labels    map[string]map[string]string // index -> label -> value
+	labelIdx  map[string]bool              // metric rows present when labels were read
+	labeledAt time.Time
 }
 
 type labelCol struct{ name, oid string }
@@ -161,8 +166,12 @@ func (c *Collector) Poll(ctx context.Context, at time.Time) (out []metric.Sample
 		// v3 keeps its socket along with the discovered engine.
 		defer c.closeConn()
 	}
-	p := &poll{c: c, ctx: ctx, errs: pollErrors{device: c.cfg.Device}}
+	p := &poll{c: c, ctx: ctx, at: at, errs: pollErrors{device: c.cfg.Device}}
 	uptime, haveUptime := p.scalars()
+	if haveUptime {
+		p.reboot = !c.lastAt.IsZero() && rebooted(c.lastUptime, uptime, at.Sub(c.lastAt))
+		c.lastUptime, c.lastAt = uptime, at
+	}
 	for i := range c.tables {
 		if err := p.expired(); err != nil {
 			p.errs.add(fmt.Errorf("snmp walk of table %s on %s not started: %w", c.tables[i].t.Name, c.cfg.Device, err))
@@ -170,12 +179,9 @@ func (c *Collector) Poll(ctx context.Context, at time.Time) (out []metric.Sample
 		}
 		p.table(&c.tables[i])
 	}
-	if haveUptime {
-		if !c.lastAt.IsZero() && rebooted(c.lastUptime, uptime, at.Sub(c.lastAt)) {
-			c.reboots++
-			unknownCounters(p.out)
-		}
-		c.lastUptime, c.lastAt = uptime, at
+	if p.reboot {
+		c.reboots++
+		unknownCounters(p.out)
 	}
 	return p.out, p.errs.err()
 }
@@ -219,10 +225,12 @@ func unknownCounters(s []metric.Sample) {
 
 // poll is the state of one Poll call.
 type poll struct {
-	c    *Collector
-	ctx  context.Context
-	out  []metric.Sample
-	errs pollErrors
+	c      *Collector
+	ctx    context.Context
+	at     time.Time
+	reboot bool // sysUpTime went backwards since the last poll
+	out    []metric.Sample
+	errs   pollErrors
 }
 
 func (p *poll) sample(labels metric.Labels, ds metric.DS, r reading) {
@@ -336,10 +344,14 @@ func (p *poll) get(oids []string, fn func(gosnmp.SnmpPDU)) {
 func (p *poll) table(t *compiledTable) {
 	dev := p.c.cfg.Device
 	nl := len(t.labelBy)
-	roots := make([]string, 0, nl+len(t.columns))
-	for _, lc := range t.labelBy {
-		roots = append(roots, lc.oid)
+	cached := t.t.ReindexEvery > 0 && t.labels != nil && !p.reboot && p.at.Sub(t.labeledAt) < t.t.ReindexEvery
+	var roots []string
+	if !cached {
+		for _, lc := range t.labelBy {
+			roots = append(roots, lc.oid)
+		}
 	}
+	first := len(roots) // index of the first metric column in roots
 	for _, col := range t.columns {
 		roots = append(roots, col.obj.OID)
 	}
@@ -349,19 +361,23 @@ func (p *poll) table(t *compiledTable) {
 		r   reading
 	}
 	rowLabels := map[string]map[string]string{}
+	labelOK := true
+	addLabel := func(col int, idx string, pdu gosnmp.SnmpPDU) {
+		v, ok := labelValue(pdu.Type, pdu.Value)
+		if !ok {
+			return
+		}
+		m := rowLabels[idx]
+		if m == nil {
+			m = map[string]string{}
+			rowLabels[idx] = m
+		}
+		m[t.labelBy[col].name] = v
+	}
 	var values []pending
 	colErrs := p.walkColumns(roots, t.rows, func(col int, idx string, pdu gosnmp.SnmpPDU) {
-		if col < nl {
-			v, ok := labelValue(pdu.Type, pdu.Value)
-			if !ok {
-				return
-			}
-			m := rowLabels[idx]
-			if m == nil {
-				m = map[string]string{}
-				rowLabels[idx] = m
-			}
-			m[t.labelBy[col].name] = v
+		if col < first {
+			addLabel(col, idx, pdu)
 			return
 		}
 		r, err := convert(pdu.Type, pdu.Value)
@@ -369,19 +385,51 @@ func (p *poll) table(t *compiledTable) {
 			p.errs.add(fmt.Errorf("snmp walk %s on %s: %s: %w", roots[col], dev, pdu.Name, err))
 			return
 		}
-		values = append(values, pending{col - nl, idx, r})
+		values = append(values, pending{col - first, idx, r})
 	})
-	for i, err := range colErrs {
-		if err == nil {
-			continue
+	report := func(errs []error, names func(i int) (string, string)) {
+		for i, err := range errs {
+			if err != nil {
+				oid, what := names(i)
+				p.errs.add(fmt.Errorf("snmp walk %s (%s of %s) on %s: %w", oid, what, t.t.Name, dev, err))
+			}
 		}
-		what := ""
-		if i < nl {
-			what = t.labelBy[i].name
+	}
+	report(colErrs, func(i int) (string, string) {
+		if i < first {
+			labelOK = false
+			return roots[i], t.labelBy[i].name
+		}
+		return roots[i], t.columns[i-first].obj.Metric
+	})
+	present := make(map[string]bool, len(values))
+	for _, v := range values {
+		present[v.idx] = true
+	}
+	if cached {
+		// Re-index now when rows came or went since the labels were read.
+		changed := len(present) != len(t.labelIdx)
+		for idx := range present {
+			changed = changed || !t.labelIdx[idx]
+		}
+		if !changed {
+			rowLabels = t.labels
+		} else if nl > 0 {
+			labelRoots := make([]string, nl)
+			for i, lc := range t.labelBy {
+				labelRoots[i] = lc.oid
+			}
+			errs := p.walkColumns(labelRoots, len(present), addLabel)
+			report(errs, func(i int) (string, string) { labelOK = false; return labelRoots[i], t.labelBy[i].name })
+			cached = false
+		}
+	}
+	if !cached && t.t.ReindexEvery > 0 {
+		if labelOK {
+			t.labels, t.labelIdx, t.labeledAt = rowLabels, present, p.at
 		} else {
-			what = t.columns[i-nl].obj.Metric
+			t.labels = nil // read them again next time
 		}
-		p.errs.add(fmt.Errorf("snmp walk %s (%s of %s) on %s: %w", roots[i], what, t.t.Name, dev, err))
 	}
 	// Rows identified by a unique identity label go without the index.
 	identity := func(idx string) string {
@@ -404,9 +452,9 @@ func (p *poll) table(t *compiledTable) {
 	for _, v := range values {
 		l, ok := rows[v.idx]
 		if !ok {
-			m := rowLabels[v.idx]
-			if m == nil {
-				m = map[string]string{}
+			m := make(map[string]string, len(rowLabels[v.idx])+1) // the cache stays as read
+			for k, x := range rowLabels[v.idx] {
+				m[k] = x
 			}
 			if id := identity(v.idx); t.t.IndexLabel != "" && (id == "" || idCount[id] > 1) {
 				m[t.t.IndexLabel] = v.idx

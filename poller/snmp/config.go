@@ -34,6 +34,11 @@ type Table struct {
 	// IndexLabel, so its series survive a renumbered ifIndex; other rows
 	// keep the index label.
 	Identity []string
+	// ReindexEvery, when positive, reads the label columns only every so
+	// often instead of at every poll; they are read again at once when the
+	// rows present change or the device reboots (sysUpTime goes back, which
+	// needs UptimeCheck or sysUpTime.0 among the scalars).
+	ReindexEvery time.Duration
 }
 
 // Config describes one device.
@@ -201,6 +206,9 @@ func (c *Config) validate() (host string, port uint16, err error) {
 			lc[name] = n
 		}
 		t.LabelColumns = lc
+		if t.ReindexEvery < 0 {
+			bad(p+".reindex_every", "%v is negative", t.ReindexEvery)
+		}
 		for k, name := range t.Identity {
 			if _, ok := lc[name]; !ok {
 				bad(fmt.Sprintf("%s.identity[%d]", p, k), "%q is not one of the table's label columns", name)

@@ -3,6 +3,7 @@ package snmp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"net"
 	"strconv"
@@ -544,4 +545,74 @@ func TestSocketsClosedPastTheBound(t *testing.T) {
 	if OpenSockets() != base {
 		t.Fatalf("%d open after Close, want %d", OpenSockets(), base)
 	}
+}
+
+// With ReindexEvery, label columns are read once, and again when rows
+// change, the device reboots, or the period ends.
+func TestReindexReadsLabelsOnlyWhenNeeded(t *testing.T) {
+	const nameCol, inCol = ".1.3.6.1.2.1.31.1.1.1.1", ".1.3.6.1.2.1.31.1.1.1.6"
+	type state struct {
+		uptime uint32
+		rows   map[int]string
+	}
+	var st atomic.Pointer[state]
+	st.Store(&state{uptime: 100000, rows: map[int]string{1: "lo", 2: "eth0"}})
+	var labelReads atomic.Int32
+	fa := startFake(t, &fakeAgent{reply: func(req *gosnmp.SnmpPacket) *gosnmp.SnmpPacket {
+		cur := st.Load()
+		mib := table{{Name: SysUpTimeOID, Type: gosnmp.TimeTicks, Value: cur.uptime}}
+		for _, col := range []string{nameCol, inCol} {
+			for idx := 1; idx <= 9; idx++ {
+				if name, ok := cur.rows[idx]; ok {
+					if col == nameCol {
+						mib = append(mib, gosnmp.SnmpPDU{Name: col + "." + strconv.Itoa(idx), Type: gosnmp.OctetString, Value: name})
+					} else {
+						mib = append(mib, gosnmp.SnmpPDU{Name: col + "." + strconv.Itoa(idx), Type: gosnmp.Counter64, Value: uint64(idx * 10)})
+					}
+				}
+			}
+		}
+		for _, v := range req.Variables {
+			if strings.HasPrefix(v.Name, nameCol) {
+				labelReads.Add(1)
+				break
+			}
+		}
+		return mib.serve(req)
+	}})
+	cfg := fakeConfig(fa.addr)
+	cfg.UptimeCheck = true
+	cfg.Tables = []Table{{Name: "if", IndexLabel: "ifIndex", Identity: []string{"ifName"}, ReindexEvery: time.Hour,
+		LabelColumns: map[string]string{"ifName": nameCol},
+		Columns:      []Object{{OID: inCol, Metric: "in", DS: counter}}}}
+	c := mustNew(t, cfg)
+	t0 := time.Now()
+	poll := func(at time.Time, wantReads int32, wantNames ...string) {
+		t.Helper()
+		labelReads.Store(0)
+		s, err := c.Poll(t.Context(), at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, x := range s {
+			names = append(names, x.Labels.Get("ifName"))
+		}
+		if got := labelReads.Load(); (got > 0) != (wantReads > 0) {
+			t.Errorf("poll at +%v: %d requests read ifName, want reads=%v", at.Sub(t0), got, wantReads > 0)
+		}
+		if fmt.Sprint(names) != fmt.Sprint(wantNames) {
+			t.Errorf("poll at +%v: names %v, want %v", at.Sub(t0), names, wantNames)
+		}
+	}
+	poll(t0, 1, "lo", "eth0")                  // first poll reads the labels
+	poll(t0.Add(time.Minute), 0, "lo", "eth0") // cached
+	st.Store(&state{uptime: 106000, rows: map[int]string{1: "lo", 2: "eth0", 3: "eth1"}})
+	poll(t0.Add(2*time.Minute), 1, "lo", "eth0", "eth1") // a new row: read again
+	poll(t0.Add(3*time.Minute), 0, "lo", "eth0", "eth1")
+	st.Store(&state{uptime: 50, rows: map[int]string{1: "lo", 2: "eth1", 3: "eth0"}}) // reboot, renamed rows
+	poll(t0.Add(4*time.Minute), 1, "lo", "eth1", "eth0")
+	st.Store(&state{uptime: 6050, rows: map[int]string{1: "lo", 2: "wan", 3: "eth0"}}) // renamed, same rows
+	poll(t0.Add(5*time.Minute), 0, "lo", "eth1", "eth0")                               // not seen until...
+	poll(t0.Add(65*time.Minute), 1, "lo", "wan", "eth0")                               // ...the period ends
 }
