@@ -176,7 +176,7 @@ func NewPlan(ctx context.Context, q Querier, t *Template, vars map[string]string
 		for _, k := range sortedKeys(d.Match) {
 			sel = append(sel, metric.Eq(k, d.Match[k]))
 		}
-		ss, err := q.Select(ctx, metric.Query{Match: sel, From: o.From, To: o.To, Step: want, CF: c.cfs[i]})
+		ss, err := q.Select(ctx, metric.Query{Match: sel, From: o.From.Add(-c.lookback), To: o.To, Step: want, CF: c.cfs[i]})
 		if err != nil {
 			return nil, fmt.Errorf("graph %q: select %s: %w", t.Name, d.Name, err)
 		}
@@ -198,14 +198,13 @@ func NewPlan(ctx context.Context, q Querier, t *Template, vars map[string]string
 		step *= k
 	}
 	// The grid: rows end at multiples of step, the first one covering From.
+	// Cdefs with windows (TREND) are evaluated over lb more rows before it,
+	// so that the first rows drawn are known; those rows are then dropped.
 	stepS := int64(step / time.Second)
 	from, to := o.From.Unix(), o.To.Unix()
-	gridStart := floorDiv(from, stepS) * stepS // start of row 0's interval
-	rows := int(ceilDiv(to-gridStart, stepS))
-	rows = max(rows, 1)
-	p.Start = time.Unix(gridStart+stepS, 0).UTC()
-	p.Step = step
-	p.Rows = rows
+	lb := int(ceilDiv(int64(c.lookback/time.Second), stepS))
+	gridStart := floorDiv(from, stepS)*stepS - int64(lb)*stepS // start of row 0's interval
+	rows := max(int(ceilDiv(to-gridStart, stepS)), lb+1)
 	first := gridStart + stepS
 
 	all := make([][]float64, len(c.vars))
@@ -218,6 +217,14 @@ func NewPlan(ctx context.Context, q Querier, t *Template, vars map[string]string
 		prog.Eval(env, out)
 		all[len(t.Defs)+i] = out
 	}
+	for i := range all {
+		all[i] = all[i][lb:]
+	}
+	rows -= lb
+	first += int64(lb) * stepS
+	p.Start = time.Unix(first, 0).UTC()
+	p.Step = step
+	p.Rows = rows
 
 	p.VDefs = make(map[string]VValue, len(t.VDefs))
 	for i, vd := range t.VDefs {

@@ -340,3 +340,34 @@ func TestOptionsErrors(t *testing.T) {
 		t.Errorf("invalid template: %v", err)
 	}
 }
+
+// TestPlanLookback: a TREND cdef reads history before the range, so its
+// first drawn rows are known and average the storage rows before them.
+func TestPlanLookback(t *testing.T) {
+	q := simpleData()
+	tm := simpleTemplate()
+	tm.CDefs = append(tm.CDefs, CDef{Name: "avg10", RPN: "g,600,TREND"})
+	tm.Items = append(tm.Items, Item{Type: "LINE", Ref: "avg10", Color: "#000000"})
+	if err := tm.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	w := 30 + leftMarginEstimate + rightMargin // one row per minute for the last half hour
+	p, err := NewPlan(context.Background(), q, &tm, map[string]string{"device": "router1", "ifName": "eth0"},
+		Options{From: benchEnd.Add(-30 * time.Minute), To: benchEnd, Width: w, Height: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Rows != 30 || p.Step != time.Minute || !p.Start.Equal(benchEnd.Add(-29*time.Minute)) {
+		t.Fatalf("rows %d step %v start %v", p.Rows, p.Step, p.Start)
+	}
+	if got := q.selects[0].From; !got.Equal(benchEnd.Add(-40 * time.Minute)) {
+		t.Errorf("queried from %v, want 10 minutes of history more", got)
+	}
+	// Row 0 is source row 90 (value 90); its window holds rows 81..90.
+	if got, want := p.Series[1].Values[0], (81.0+90)/2; got != want {
+		t.Errorf("first trend row %v, want %v", got, want)
+	}
+	if got := p.Series[0].Values[0]; got != 90*8 {
+		t.Errorf("first row %v, want 720", got)
+	}
+}

@@ -116,6 +116,7 @@ type compiled struct {
 	vdefIdx  map[string]int
 	vdefFunc []vdefFunc
 	future   time.Duration
+	lookback time.Duration // history the cdefs read before the first row
 }
 
 func (c *compiled) taken(name string) bool {
@@ -252,6 +253,10 @@ func (t *Template) compile() (*compiled, error) {
 			add("cdefs[%d] %q: %v", i, cd.Name, err)
 		}
 		c.progs = append(c.progs, prog)
+		if prog != nil {
+			// Chained cdefs can add up their windows.
+			c.lookback += time.Duration(prog.Lookback() * float64(time.Second))
+		}
 		if ok {
 			c.varIdx[cd.Name] = len(c.vars)
 		}

@@ -354,8 +354,11 @@ func vector(vs vecSpec, env *Env, n int) []float64 {
 	if step <= 0 {
 		step = 1
 	}
-	// A window covers this many rows, the current one included.
-	w := max(int(math.Round(vs.window/float64(step))), 1)
+	// A window covers this many rows, the current one included; rows whose
+	// window reaches before the first row are unknown, as in rrdtool (a
+	// caller that wants them known evaluates over earlier rows too, see
+	// Lookback).
+	w := max(int(math.Ceil(vs.window/float64(step)-1e-9)), 1)
 	var sum float64
 	var known int
 	for i := 0; i < n; i++ {
@@ -370,9 +373,9 @@ func vector(vs vecSpec, env *Env, n int) []float64 {
 			}
 		}
 		switch {
-		case known == 0:
+		case i+1 < w || known == 0:
 			out[i] = math.NaN()
-		case vs.kind == vecTrend && known < min(w, i+1):
+		case vs.kind == vecTrend && known < w:
 			out[i] = math.NaN() // TREND: an unknown in the window makes it unknown
 		default:
 			out[i] = sum / float64(known)

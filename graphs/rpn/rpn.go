@@ -171,6 +171,16 @@ type Program struct {
 // String returns the source expression.
 func (p *Program) String() string { return p.src }
 
+// Lookback is how far before a row the program reads (TREND windows), in
+// seconds: rows closer than that to the first one are unknown.
+func (p *Program) Lookback() float64 {
+	lb := 0.0
+	for _, v := range p.vecs {
+		lb = max(lb, v.window)
+	}
+	return lb
+}
+
 // Refs returns the indexes of the variables the program reads.
 func (p *Program) Refs() []int { return p.refs }
 

@@ -128,6 +128,8 @@ func TestEval(t *testing.T) {
 		{"a,1,2,DEPTH,+,+,+", 11},
 		{" a , 1 , + ", 6},
 		{"s,120,TRENDNAN", 2},
+		{"s,90,TRENDNAN", 2}, // a window of 1.5 rows covers 2
+		{"s,180,TRENDNAN", nan}, // reaches before the first row
 		{"a,1e3,*", 5000},
 	}
 	for _, tc := range tests {
@@ -194,8 +196,8 @@ func TestTrend(t *testing.T) {
 	s := []float64{1, 2, 3, nan, 5, 6, 7}
 	out := make([]float64, len(s))
 	p.Eval(&Env{Vars: [][]float64{nil, nil, nil, s}, Step: 60}, out)
-	// The first rows average what the window holds so far.
-	want := []float64{1, 1.5, 2, nan, nan, nan, 6}
+	// Rows whose window starts before the data are unknown, as in rrdtool.
+	want := []float64{nan, nan, 2, nan, nan, nan, 6}
 	for i := range want {
 		if !same(out[i], want[i]) {
 			t.Errorf("row %d = %v, want %v (all %v)", i, out[i], want[i], out)
