@@ -128,7 +128,7 @@ func TestEval(t *testing.T) {
 		{"a,1,2,DEPTH,+,+,+", 11},
 		{" a , 1 , + ", 6},
 		{"s,120,TRENDNAN", 2},
-		{"s,90,TRENDNAN", 2}, // a window of 1.5 rows covers 2
+		{"s,90,TRENDNAN", 2},    // a window of 1.5 rows covers 2
 		{"s,180,TRENDNAN", nan}, // reaches before the first row
 		{"a,1e3,*", 5000},
 	}
