@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -115,8 +116,12 @@ func runFor(t *testing.T, s *Scheduler, d time.Duration, during func()) {
 
 func TestOffsetStableAndSpread(t *testing.T) {
 	const iv = time.Minute
-	if Offset("localhost/snmp", iv) != Offset("localhost/snmp", iv) {
-		t.Fatal("offset not stable")
+	// Stable across processes: a fixed function of the name (FNV-1a), not
+	// a per-process seeded hash.
+	h := fnv.New64a()
+	h.Write([]byte("localhost/snmp"))
+	if got, want := Offset("localhost/snmp", iv), time.Duration(h.Sum64()%uint64(iv)); got != want {
+		t.Fatalf("offset %v, want FNV-1a(name) mod interval = %v", got, want)
 	}
 	seen := map[time.Duration]bool{}
 	for _, n := range []string{"a", "b", "c", "d", "e", "f", "g", "h"} {
@@ -506,13 +511,11 @@ func TestGlobalLimitBoundsConcurrentPolls(t *testing.T) {
 		var active, peak atomic.Int32
 		s := New(&memSink{}, nil, nil)
 		s.SetLimit(2)
-		var cs []*countingCollector
 		var targets []Target
 		// 6 targets each working 300 ms a second: 1.8 s of work per second
 		// fits 2 slots, but phases overlap, so polls must wait for slots.
 		for i := 0; i < 6; i++ {
 			c := &countingCollector{active: &active, peak: &peak, work: 300 * time.Millisecond}
-			cs = append(cs, c)
 			targets = append(targets, Target{Name: fmt.Sprintf("t%d", i), Interval: time.Second, Collector: c})
 		}
 		s.Set(targets)
