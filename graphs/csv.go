@@ -10,8 +10,8 @@ import (
 	"time"
 )
 
-// CSV writes the plotted series: comment lines with the title, step, range
-// and row counts, then a header "time,<legends>" and one row per grid row
+// CSV writes the plotted series: comment lines with the title, step, range,
+// row counts, vdef results and forecasts, then a header "time,<legends>" and one row per grid row
 // with the Unix time stamp of the row's end and each drawn item's own
 // (not stacked) value. Unknown values are empty fields.
 func (p *Plan) CSV(w io.Writer) error {
@@ -36,6 +36,14 @@ func (p *Plan) CSV(w io.Writer) error {
 	fmt.Fprintf(bw, "# end: %s\n", p.End().UTC().Format(time.RFC3339))
 	fmt.Fprintf(bw, "# rows: %d\n", p.Rows)
 	fmt.Fprintf(bw, "# unknown rows: %d\n", unknown)
+	// VDEF results (percentiles, totals, ...) in template order.
+	for _, vd := range p.tmpl.VDefs {
+		v := p.VDefs[vd.Name]
+		fmt.Fprintf(bw, "# %s %s(%s): %s\n", vd.Name, strings.ToUpper(vd.Func), vd.Ref, strconv.FormatFloat(v.Value, 'g', -1, 64))
+	}
+	for _, f := range p.Forecasts {
+		fmt.Fprintf(bw, "# forecast %s: %s\n", f.Name, f.Text)
+	}
 	bw.WriteString("time")
 	for _, c := range cols {
 		bw.WriteByte(',')

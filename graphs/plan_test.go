@@ -139,7 +139,10 @@ func TestPlanConsolidatesToPixels(t *testing.T) {
 }
 
 func TestCSVEqualsPlan(t *testing.T) {
-	p := newTestPlan(t, anchorData(t), anchorTemplate(), 24*time.Hour, 800, 300)
+	tm := anchorTemplate()
+	tm.CDefs = []CDef{{Name: "tot", RPN: "a,b,+,c,+"}}
+	tm.VDefs = []VDef{{Name: "p95", Ref: "tot", Func: "PERCENT", Arg: 95}}
+	p := newTestPlan(t, anchorData(t), tm, 24*time.Hour, 800, 300)
 	var buf bytes.Buffer
 	if err := p.CSV(&buf); err != nil {
 		t.Fatal(err)
@@ -202,6 +205,9 @@ func TestCSVEqualsPlan(t *testing.T) {
 	}
 	if hasKnown(p.Series[0].Values) == false || !strings.Contains(body.String(), ",,,") {
 		t.Error("the anchor data's gap gave no empty fields")
+	}
+	if !strings.Contains(text, "# p95 PERCENT(tot): "+strconv.FormatFloat(p.VDefs["p95"].Value, 'g', -1, 64)+"\n") {
+		t.Errorf("no p95 line in the header")
 	}
 	if header[5] != "# unknown rows: "+strconv.Itoa(unknownRows) {
 		t.Errorf("header %q, want %d unknown rows", header[5], unknownRows)

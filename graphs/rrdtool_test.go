@@ -102,7 +102,7 @@ func TestRPNAgainstRRDtool(t *testing.T) {
 		"a,b,GE", "a,b,EQ", "a,b,NE", "a,b,MIN", "a,b,MAX", "a,b,MINNAN", "a,b,MAXNAN", "a,b,ADDNAN",
 		"a,UN", "b,1,2,IF", "a,-2,3,LIMIT", "a,DUP,*", "a,b,EXC,-", "a,b,POP", "a,UNKN,+", "a,INF,+",
 		"a,NEGINF,MAX", "TIME,a,POP", "STEPWIDTH,a,POP", "COUNT,a,POP", "PREV,UN,a,PREV,1,+,IF",
-		"a,PREV(a),-", "a,b,3,4,4,AVG", "a,b,3,4,4,MEDIAN", "a,b,3,4,4,STDEV", "a,b,1,3,SMIN", "a,b,1,3,SMAX",
+		"a,PREV(a),-", "a,b,3,4,4,AVG", "a,b,3,4,50,4,PERCENT", "a,b,1,2,90,4,PERCENT", "a,b,3,4,4,MEDIAN", "a,b,3,4,4,STDEV", "a,b,1,3,SMIN", "a,b,1,3,SMAX",
 		"a,b,2,SORT,-", "a,b,2,REV,-", "a,b,1,2,COPY,+,+,+,+", "a,b,1,2,INDEX,+,+,+", "a,SQRT", "a,ABS,LOG",
 		"a,EXP", "a,FLOOR", "a,2,/,CEIL", "a,SIN", "a,COS", "a,ATAN", "a,b,ATAN2", "a,2,POW",
 		"a,RAD2DEG", "a,300,TRENDNAN", "a,90,TREND", "b,200,TREND", "NEWDAY,a,POP", "a,b,UN,+",

@@ -111,6 +111,11 @@ func (p *Program) Eval(env *Env, out []float64) {
 					stack[sp] = reduce(in.op, vals, &tmp)
 					sp++
 				}
+			case opPercent:
+				pc := stack[sp-1]
+				vals := stack[sp-1-in.n : sp-1]
+				sp -= in.n
+				stack[sp-1] = nearestRank(vals, pc)
 			case opCopy:
 				copy(stack[sp:], stack[sp-in.n:sp])
 				sp += in.n
@@ -382,4 +387,17 @@ func vector(vs vecSpec, env *Env, n int) []float64 {
 		}
 	}
 	return out
+}
+
+// nearestRank is the p-th percentile of vals by the nearest-rank method,
+// unknowns sorting first as rrdtool's PERCENT does: the value of rank
+// ceil(p/100*n). p at or below 0 gives the smallest value, an unknown p
+// an unknown result.
+func nearestRank(vals []float64, p float64) float64 {
+	if math.IsNaN(p) || len(vals) == 0 {
+		return math.NaN()
+	}
+	slices.SortFunc(vals, cmpNaNFirst)
+	r := int(math.Ceil(p / 100 * float64(len(vals))))
+	return vals[min(max(r, 1), len(vals))-1]
 }

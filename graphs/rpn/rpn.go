@@ -98,6 +98,7 @@ const (
 	opCopy
 	opIndex
 	opRoll
+	opPercent
 )
 
 // arity: values popped and pushed by fixed-arity operators.
@@ -133,6 +134,7 @@ var ops = map[string]struct {
 var counted = map[string]op{
 	"SORT": opSort, "REV": opRev, "AVG": opAvg, "MEDIAN": opMedian, "STDEV": opStdev,
 	"SMIN": opSMin, "SMAX": opSMax, "COPY": opCopy, "INDEX": opIndex, "ROLL": opRoll,
+	"PERCENT": opPercent,
 }
 
 // vector operators work on a whole series: VAR,window,OP.
@@ -307,6 +309,14 @@ func Compile(expr string, lookup func(name string) (int, bool)) (*Program, error
 					if err := need(n); err != nil {
 						return nil, err
 					}
+				case opPercent: // v1..vn,p,n,PERCENT
+					if n < 1 {
+						return nil, bad("count must be at least 1")
+					}
+					if err := need(n + 1); err != nil {
+						return nil, err
+					}
+					depth -= n
 				default: // AVG, MEDIAN, STDEV, SMIN, SMAX: n values -> 1
 					if n < 1 {
 						return nil, bad("count must be at least 1")

@@ -131,6 +131,11 @@ func TestEval(t *testing.T) {
 		{"s,90,TRENDNAN", 2},    // a window of 1.5 rows covers 2
 		{"s,180,TRENDNAN", nan}, // reaches before the first row
 		{"a,1e3,*", 5000},
+		{"1,2,3,4,95,4,PERCENT,a,POP", 4},
+		{"1,2,3,4,50,4,PERCENT,a,POP", 2},
+		{"4,3,2,1,75,4,PERCENT,a,POP", 3},
+		{"1,u,3,4,50,4,PERCENT", 1}, // unknowns sort first
+		{"1,2,u,2,PERCENT", nan},
 	}
 	for _, tc := range tests {
 		t.Run(tc.expr, func(t *testing.T) {
@@ -154,6 +159,7 @@ func TestCompileErrors(t *testing.T) {
 		{"a,1.5,AVG", `count 1.5 must be an integer`},
 		{"a,3,AVG", `rpn token 3 "AVG": stack underflow`},
 		{"a,0,AVG", `count must be at least 1`},
+		{"a,95,2,PERCENT", `rpn token 4 "PERCENT": stack underflow (needs 3 values, has 2)`},
 		{"1,1800,TREND", `needs a variable and a window`},
 		{"a,0,TREND", `window must be a positive number`},
 		{"PREV(zz)", `rpn token 1 "PREV(zz)": unknown variable "zz"`},
