@@ -50,7 +50,7 @@ func (p *Plan) buildLegend(vars map[string]string) []LegendLine {
 			if it.Legend != "" {
 				flush()
 				col := s.Color
-				cur = &LegendLine{Color: &col, Dashed: len(s.Dashes) > 0}
+				cur = &LegendLine{Color: &col, Dashed: len(s.Dashes) > 0, Line: s.Type == TypeLine}
 				add(s.Legend)
 			}
 		case TypeHRule, TypeVRule:
@@ -59,7 +59,7 @@ func (p *Plan) buildLegend(vars map[string]string) []LegendLine {
 			if it.Legend != "" {
 				flush()
 				col := r.Color
-				cur = &LegendLine{Color: &col, Dashed: len(r.Dashes) > 0}
+				cur = &LegendLine{Color: &col, Dashed: len(r.Dashes) > 0, Line: true}
 				add(r.Legend)
 			}
 		case TypeForecast:
@@ -67,7 +67,7 @@ func (p *Plan) buildLegend(vars map[string]string) []LegendLine {
 			fi++
 			flush()
 			col := f.Color
-			cur = &LegendLine{Color: &col, Dashed: true}
+			cur = &LegendLine{Color: &col, Dashed: true, Line: true}
 			if f.Legend != "" {
 				add(f.Legend)
 			}
@@ -91,7 +91,7 @@ func (p *Plan) statsLegend() []LegendLine {
 			continue
 		}
 		col := s.Color
-		lines = append(lines, LegendLine{Color: &col, Dashed: len(s.Dashes) > 0, Cells: []string{
+		lines = append(lines, LegendLine{Color: &col, Dashed: len(s.Dashes) > 0, Line: s.Type == TypeLine, Cells: []string{
 			s.Legend,
 			"Current: " + formatSI(s.Current, p.Base, 2, unit),
 			"Average: " + formatSI(s.Average, p.Base, 2, unit),
@@ -104,14 +104,14 @@ func (p *Plan) statsLegend() []LegendLine {
 		if f.Legend != "" {
 			l.Cells = append(l.Cells, f.Legend)
 		}
-		lines = append(lines, LegendLine{Color: l.Color, Dashed: true, Cells: append(l.Cells, f.Text)})
+		lines = append(lines, LegendLine{Color: l.Color, Dashed: true, Line: true, Cells: append(l.Cells, f.Text)})
 	}
 	for _, r := range p.Rules {
 		if r.Legend == "" {
 			continue
 		}
 		col := r.Color
-		l := LegendLine{Color: &col, Dashed: len(r.Dashes) > 0, Cells: []string{r.Legend}}
+		l := LegendLine{Color: &col, Dashed: len(r.Dashes) > 0, Line: true, Cells: []string{r.Legend}}
 		if r.Type == TypeHRule && !math.IsNaN(r.Value) {
 			l.Cells = append(l.Cells, formatSI(r.Value, p.Base, 2, unit))
 		}

@@ -121,6 +121,7 @@ type LegendLine struct {
 	Color  *color.NRGBA
 	Cells  []string
 	Dashed bool
+	Line   bool // the swatch is a line (LINE, rules, forecasts), not a box
 }
 
 // NewPlan queries the template's series for the device and labels in vars

@@ -282,7 +282,15 @@ func (p *Plan) drawLegend(c draw.Canvas, th theme, h text.Handler) {
 	y := c.Max.Y - px(legendLine/2)
 	for _, l := range p.Legend {
 		x := c.Min.X
-		if l.Color != nil {
+		switch {
+		case l.Color == nil:
+		case l.Line:
+			st := draw.LineStyle{Color: l.Color, Width: px(2)}
+			if l.Dashed {
+				st.Dashes = []vg.Length{px(3), px(2)}
+			}
+			c.StrokeLine2(st, x, y, x+px(11), y)
+		default:
 			r := vg.Rectangle{Min: vg.Point{X: x, Y: y - px(4)}, Max: vg.Point{X: x + px(10), Y: y + px(4)}}
 			c.SetColor(l.Color)
 			c.Fill(r.Path())
