@@ -91,7 +91,7 @@ func (fp *forecastPlot) Plot(c draw.Canvas, plt *plot.Plot) {
 		return
 	}
 	xf, yf := plt.Transforms(&c)
-	clampY := func(v float64) vg.Length { return min(max(yf(v), c.Min.Y), c.Max.Y) }
+	clampY := func(v float64) vg.Length { return clampLen(yf(v), c.Min.Y, c.Max.Y) }
 	lo, hi := plt.X.Min, plt.X.Max
 	at := func(x float64) float64 { return f.At(time.Unix(int64(x), 0)) }
 	// Clip the line to the plot area's value range.

@@ -61,6 +61,7 @@ func TestGolden(t *testing.T) {
 		{"every-type-1d", everyDrawType(), 24 * time.Hour, "", nil},
 		{"every-type-1w-dark", everyDrawType(), 7 * 24 * time.Hour, "dark", nil},
 		{"forecast-30d", forecastTemplate(130e9), 30 * 24 * time.Hour, "", linearData()},
+		{"log-1w", logTemplate(), 7 * 24 * time.Hour, "", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tm := tc.tmpl
@@ -106,5 +107,19 @@ func TestGolden(t *testing.T) {
 				t.Errorf("render differs from %s beyond tolerance (diff in %s; -update if intended)", path, dir)
 			}
 		})
+	}
+}
+
+// logTemplate draws errors with rare spikes on a logarithmic axis.
+func logTemplate() Template {
+	return Template{
+		Name: "log", Title: "{device} errors (log scale)", VerticalLabel: "errors per second", Logarithmic: true,
+		Defs:  []Def{{Name: "c", Metric: "m_c"}, {Name: "a", Metric: "m_a"}},
+		CDefs: []CDef{{Name: "neg", RPN: "c,-1,*"}},
+		Items: []Item{
+			{Type: "AREA", Ref: "c", Color: "#FFD66080", Legend: "Errors"},
+			{Type: "LINE", Ref: "a", Color: "#00CF00", Width: 1, Legend: "Inbound"},
+			{Type: "LINE", Ref: "neg", Color: "#FF0000", Legend: "Negative (not drawn)"},
+		},
 	}
 }

@@ -464,6 +464,9 @@ func (p *Plan) valueRange() (lo, hi float64) {
 		}
 	}
 	t := p.tmpl
+	if t.Logarithmic {
+		return p.logRange()
+	}
 	if math.IsInf(lo, 1) { // no data
 		lo, hi = 0, 1
 		if t.LowerLimit != nil {
@@ -546,3 +549,43 @@ func (p *Plan) End() time.Time { return p.Time(p.Rows - 1) }
 
 // Options returns the options the plan was made with.
 func (p *Plan) Options() Options { return p.opts }
+
+// logRange is the value range of a logarithmic axis: whole decades around
+// the positive values (rules and limits included), never touching zero.
+func (p *Plan) logRange() (lo, hi float64) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	see := func(v float64) {
+		if v > 0 && !math.IsInf(v, 0) {
+			lo, hi = math.Min(lo, v), math.Max(hi, v)
+		}
+	}
+	for _, s := range p.Series {
+		for i, v := range s.Values {
+			if s.Base != nil && isFinite(s.Base[i]) {
+				v += s.Base[i]
+			}
+			see(v)
+		}
+	}
+	for _, r := range p.Rules {
+		if r.Type == TypeHRule {
+			see(r.Value)
+		}
+	}
+	t := p.tmpl
+	if math.IsInf(lo, 1) {
+		lo, hi = 1, 10
+	}
+	lo = math.Pow(10, math.Floor(math.Log10(lo)))
+	hi = math.Pow(10, math.Ceil(math.Log10(hi)))
+	if t.LowerLimit != nil && (t.Rigid || *t.LowerLimit < lo) {
+		lo = *t.LowerLimit
+	}
+	if t.UpperLimit != nil && (t.Rigid || *t.UpperLimit > hi) {
+		hi = *t.UpperLimit
+	}
+	if !(hi > lo) {
+		hi = lo * 10
+	}
+	return lo, hi
+}

@@ -377,3 +377,29 @@ func TestPlanLookback(t *testing.T) {
 		t.Errorf("first row %v, want 720", got)
 	}
 }
+
+func TestLogScale(t *testing.T) {
+	p := newTestPlan(t, anchorData(t), logTemplate(), 7*24*time.Hour, 800, 300)
+	if p.YMin <= 0 || math.Log10(p.YMin) != math.Floor(math.Log10(p.YMin)) || math.Log10(p.YMax) != math.Floor(math.Log10(p.YMax)) {
+		t.Errorf("log range %v..%v, want whole decades above zero", p.YMin, p.YMax)
+	}
+	ticks := (&logTicker{}).Ticks(p.YMin, p.YMax)
+	var labels []string
+	for _, tk := range ticks {
+		if tk.Label != "" {
+			labels = append(labels, tk.Label)
+		}
+	}
+	if len(labels) < 2 || labels[0] != formatSI(p.YMin, 1000, 0, "") {
+		t.Errorf("labels %q for %v..%v", labels, p.YMin, p.YMax)
+	}
+	img := decodePNG(t, p)
+	if img.Bounds().Dx() != 800 {
+		t.Error("size")
+	}
+	bad := logTemplate()
+	bad.LowerLimit = f64(0)
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "logarithmic: limits must be above zero") {
+		t.Errorf("log with lower limit 0: %v", err)
+	}
+}

@@ -37,7 +37,16 @@ func (f xform) Y(v float64) vg.Length {
 	if math.IsInf(v, -1) {
 		return f.ymin
 	}
-	return min(max(f.y(v), f.ymin), f.ymax)
+	return clampLen(f.y(v), f.ymin, f.ymax)
+}
+
+// clampLen limits y to [lo, hi]; NaN (a value at or below zero on a
+// logarithmic axis) goes to the bottom.
+func clampLen(y, lo, hi vg.Length) vg.Length {
+	if y != y || y < lo {
+		return lo
+	}
+	return min(y, hi)
 }
 
 // steps reports whether rows are wide enough to draw as flat steps.
@@ -188,7 +197,9 @@ func (a *areaPlot) Plot(c draw.Canvas, plt *plot.Plot) {
 		return base[k]
 	}
 	top := func(k int) float64 { return bottom(k) + vals[k] }
-	known := func(k int) bool { return !math.IsNaN(vals[k]) }
+	logAxis := a.p.tmpl.Logarithmic
+	// On a log axis, values at or below zero have no place: gaps.
+	known := func(k int) bool { return !math.IsNaN(vals[k]) && (!logAxis || top(k) > 0) }
 	if a.pix != nil {
 		var tp, bp vg.Path
 		var tv, bv []vertex
@@ -225,7 +236,8 @@ func (l *linePlot) Plot(c draw.Canvas, plt *plot.Plot) {
 	vals := l.s.Values
 	value := func(k int) float64 { return vals[k] }
 	var path vg.Path
-	runs(len(vals), func(k int) bool { return !math.IsNaN(vals[k]) }, func(i, j int) {
+	logAxis := l.p.tmpl.Logarithmic
+	runs(len(vals), func(k int) bool { return !math.IsNaN(vals[k]) && (!logAxis || vals[k] > 0) }, func(i, j int) {
 		path = f.edge(path, t0, i, j, value, true)
 	})
 	if len(path) == 0 {

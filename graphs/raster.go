@@ -170,6 +170,9 @@ func (p *pixels) fillBand(c draw.Canvas, top, bottom []vertex, col color.Color) 
 		xc := (lo + hi) / 2
 		yt := interp(top, &ti, xc)
 		yb := interp(bottom, &bi, xc)
+		if yt != yt || yb != yb { // never loop over an undefined span
+			continue
+		}
 		if yt > yb {
 			yt, yb = yb, yt
 		}

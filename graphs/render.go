@@ -7,6 +7,7 @@ import (
 	xdraw "image/draw"
 	"image/png"
 	"io"
+	"math"
 	"runtime"
 	"sync"
 
@@ -127,6 +128,7 @@ type frame struct {
 	legendH float64
 	xt      *timeTicker
 	yt      *valueTicker
+	yTicks  plot.Ticker // yt, or a log ticker
 	th      theme
 	text    *fastText
 }
@@ -174,15 +176,24 @@ func (p *Plan) frame(dc draw.Canvas, pix *pixels) *frame {
 	pl.Y.Tick.Label.XAlign, pl.Y.Tick.Label.YAlign = draw.XRight, draw.YCenter
 	f.xt = &timeTicker{loc: p.opts.Location, pixels: plotW, span: p.opts.To.Sub(p.opts.From) + p.future}
 	f.yt = &valueTicker{base: p.Base, pixels: plotH}
+	var yTicker plot.Ticker = f.yt
+	if p.tmpl.Logarithmic {
+		pl.Y.Scale = logScale{}
+		yTicker = &logTicker{base: p.Base}
+	}
+	f.yTicks = yTicker
 	if f.lay.ticks {
 		pl.X.Tick.Marker = f.xt
-		pl.Y.Tick.Marker = f.yt
+		pl.Y.Tick.Marker = yTicker
 	} else {
 		pl.X.Tick.Marker = plot.ConstantTicks{}
 		pl.Y.Tick.Marker = plot.ConstantTicks{}
 	}
 	if f.lay.vlabel && p.VerticalLabel != "" {
-		pl.Y.Label.Text = p.VerticalLabel
+		// gonum centres the axis label on the arithmetic middle of the
+		// range, far off centre on a log axis: reserve its width with a
+		// blank and draw it centred on the plot area (drawVerticalLabel).
+		pl.Y.Label.Text = " "
 		pl.Y.Label.Padding = px(4)
 	}
 	return f
@@ -196,7 +207,7 @@ func (p *Plan) render(dc draw.Canvas, pix *pixels) {
 	pl, th := f.pl, f.th
 	pl.Add(&background{color: th.plotBg, pix: pix})
 	if f.lay.ticks {
-		pl.Add(&gridLines{x: f.xt, y: f.yt, major: th.grid, minor: th.minorGrid})
+		pl.Add(&gridLines{x: f.xt, y: f.yTicks, major: th.grid, minor: th.minorGrid})
 	}
 	known := false
 	for i := range p.Series {
@@ -224,6 +235,12 @@ func (p *Plan) render(dc draw.Canvas, pix *pixels) {
 		pl.Add(&noData{style: st})
 	}
 	pl.Draw(f.area)
+	if f.lay.vlabel && p.VerticalLabel != "" {
+		dc := pl.DataCanvas(f.area)
+		st := text.Style{Color: th.muted, Font: font.From(sans, labelSize), Handler: f.text,
+			Rotation: math.Pi / 2, XAlign: draw.XCenter, YAlign: draw.YTop}
+		f.area.FillText(st, vg.Point{X: f.area.Min.X, Y: (dc.Min.Y + dc.Max.Y) / 2}, p.VerticalLabel)
+	}
 
 	if f.lay.legend {
 		H := float64(p.opts.Height)

@@ -25,6 +25,7 @@ type Template struct {
 	LowerLimit    *float64 `yaml:"lower_limit"`
 	UpperLimit    *float64 `yaml:"upper_limit"`
 	Rigid         bool     `yaml:"rigid"`
+	Logarithmic   bool     `yaml:"logarithmic"` // log10 value axis; values at or below zero are not drawn
 	Unit          string   `yaml:"unit"` // appended to legend values after the SI prefix, e.g. "b"
 	Per           []string `yaml:"per"`
 	Future        string   `yaml:"future"` // extend the time axis for FORECAST items: "30d", "12w", "1y", "720h"
@@ -191,6 +192,9 @@ func (t *Template) compile() (*compiled, error) {
 	}
 	if t.LowerLimit != nil && t.UpperLimit != nil && !(*t.LowerLimit < *t.UpperLimit) {
 		add("lower_limit %v must be below upper_limit %v", *t.LowerLimit, *t.UpperLimit)
+	}
+	if t.Logarithmic && ((t.LowerLimit != nil && *t.LowerLimit <= 0) || (t.UpperLimit != nil && *t.UpperLimit <= 0)) {
+		add("logarithmic: limits must be above zero")
 	}
 	for _, p := range []*float64{t.LowerLimit, t.UpperLimit} {
 		if p != nil && !isFinite(*p) {

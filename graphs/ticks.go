@@ -232,3 +232,57 @@ func valueTicks(lo, hi, pixels, base float64) []plot.Tick {
 	}
 	return ticks
 }
+
+// logTicker places ticks on a log10 axis: labelled decades (every other
+// one past eight) and unlabelled 2..9 multiples when decades are few.
+type logTicker struct {
+	base     float64
+	min, max float64
+	ticks    []plot.Tick
+}
+
+func (t *logTicker) Ticks(lo, hi float64) []plot.Tick {
+	if t.ticks != nil && lo == t.min && hi == t.max {
+		return t.ticks
+	}
+	t.min, t.max = lo, hi
+	t.ticks = nil
+	if !(lo > 0) || !(hi > lo) {
+		return nil
+	}
+	e0, e1 := int(math.Floor(math.Log10(lo))), int(math.Ceil(math.Log10(hi)))
+	every := 1
+	if e1-e0 > 8 {
+		every = (e1 - e0 + 7) / 8
+	}
+	for e := e0; e <= e1 && e-e0 < 400; e++ {
+		d := math.Pow(10, float64(e))
+		if d >= lo*(1-1e-9) && d <= hi*(1+1e-9) {
+			tk := plot.Tick{Value: d}
+			if (e-e0)%every == 0 {
+				tk.Label = formatSI(d, 1000, 0, "")
+			}
+			t.ticks = append(t.ticks, tk)
+		}
+		if e1-e0 <= 4 {
+			for m := 2.0; m < 10; m++ {
+				if v := m * d; v > lo && v < hi {
+					t.ticks = append(t.ticks, plot.Tick{Value: v})
+				}
+			}
+		}
+	}
+	return t.ticks
+}
+
+// logScale is a log10 normalizer that maps values at or below zero to
+// -Inf (drawn clamped to the bottom) where gonum's LogScale panics.
+type logScale struct{}
+
+func (logScale) Normalize(lo, hi, x float64) float64 {
+	if x <= 0 || lo <= 0 || hi <= lo {
+		return math.Inf(-1)
+	}
+	l := math.Log(lo)
+	return (math.Log(x) - l) / (math.Log(hi) - l)
+}
