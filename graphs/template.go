@@ -26,7 +26,7 @@ type Template struct {
 	UpperLimit    *float64 `yaml:"upper_limit"`
 	Rigid         bool     `yaml:"rigid"`
 	Logarithmic   bool     `yaml:"logarithmic"` // log10 value axis; values at or below zero are not drawn
-	Unit          string   `yaml:"unit"` // appended to legend values after the SI prefix, e.g. "b"
+	Unit          string   `yaml:"unit"`        // appended to legend values after the SI prefix, e.g. "b"
 	Per           []string `yaml:"per"`
 	Future        string   `yaml:"future"` // extend the time axis for FORECAST items: "30d", "12w", "1y", "720h"
 	Defs          []Def    `yaml:"defs"`
