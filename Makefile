@@ -5,8 +5,8 @@ BIN     := bin/saguaro
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 # Debian packages the tests use: a real SNMP agent and tools, rrdtool as
-# the oracle for RRD arithmetic.
-TEST_PKGS := snmpd snmp rrdtool
+# the oracle for RRD arithmetic, nginx for a real stub_status page.
+TEST_PKGS := snmpd snmp rrdtool nginx-light
 GOTEST_FLAGS ?= -count=1 -timeout 40m
 
 .PHONY: all build run test test-deps bench lint clean

@@ -48,6 +48,13 @@ type Table struct {
 	IndexLabel string        `yaml:"index_label"`
 	Labels     []LabelColumn `yaml:"labels"`
 	Columns    []Object      `yaml:"columns"`
+	// Identity names label columns that identify a row when the device
+	// renumbers its index (ifName, then ifDescr): a row with a unique
+	// identity keeps its series across renumbering.
+	Identity []string `yaml:"identity"`
+	// ReindexEvery reads the label columns only this often (they are read
+	// again at once when rows appear or vanish, or the device reboots).
+	ReindexEvery Duration `yaml:"reindex_every"`
 }
 
 // LabelColumn is a table column whose text values become a label.
@@ -151,6 +158,18 @@ func (d *Device) validate(graphExists func(string) bool) error {
 				if !oidRE.MatchString(l.OID) {
 					add(fmt.Sprintf("%s.labels[%d].oid", p, j), "%q is not a numeric OID", l.OID)
 				}
+			}
+			for j, id := range t.Identity {
+				found := false
+				for _, l := range t.Labels {
+					found = found || l.Name == id
+				}
+				if !found {
+					add(fmt.Sprintf("%s.identity[%d]", p, j), "%q is not one of the table's labels", id)
+				}
+			}
+			if t.ReindexEvery < 0 {
+				add(p+".reindex_every", "must not be negative")
 			}
 			if len(t.Columns) == 0 {
 				add(p+".columns", "a table needs at least one column")

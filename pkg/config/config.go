@@ -94,6 +94,15 @@ type SNMP struct {
 	Retries        int           `mapstructure:"retries"`
 	MaxOIDs        int           `mapstructure:"max_oids"`
 	MaxRepetitions int           `mapstructure:"max_repetitions"`
+
+	// SNMPv3 (version "3").
+	SecurityLevel string `mapstructure:"security_level"` // noAuthNoPriv, authNoPriv, authPriv
+	Username      string `mapstructure:"username"`
+	AuthProtocol  string `mapstructure:"auth_protocol"` // MD5, SHA, SHA224, SHA256, SHA384, SHA512
+	AuthPassword  Secret `mapstructure:"auth_password"`
+	PrivProtocol  string `mapstructure:"priv_protocol"` // DES, AES, AES192, AES256, AES192C, AES256C
+	PrivPassword  Secret `mapstructure:"priv_password"`
+	ContextName   string `mapstructure:"context_name"`
 }
 
 // HTTP is where to scrape a device's metrics.
@@ -248,13 +257,19 @@ func durationHook(from, to reflect.Type, data any) (any, error) {
 	if to != reflect.TypeOf(time.Duration(0)) || from.Kind() != reflect.String {
 		return data, nil
 	}
-	s := strings.TrimSpace(data.(string))
+	return ParseDuration(data.(string))
+}
+
+// ParseDuration reads a duration in Go's units or the operator's: "90s",
+// "5m", "1h30m", "14d", "2w", "10y" (a year is 365 days).
+func ParseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
 	if d, err := time.ParseDuration(s); err == nil {
 		return d, nil
 	}
 	d, err := model.ParseDuration(s)
 	if err != nil {
-		return nil, fmt.Errorf("%q is not a duration (use units ms, s, m, h, d, w, y, e.g. 90s, 14d)", s)
+		return 0, fmt.Errorf("%q is not a duration (use units ms, s, m, h, d, w, y, e.g. 90s, 14d)", s)
 	}
 	return time.Duration(d), nil
 }

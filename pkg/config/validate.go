@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -125,8 +126,10 @@ func (c *Config) validateSNMP(add func(string, string, ...any), p string, s *SNM
 		if s.Community == "" {
 			add(p+".community", "must be set for SNMP v%s", s.Version)
 		}
+	case "3":
+		validateV3(add, p, s)
 	default:
-		add(p+".version", "unsupported version %q (want 1 or 2c)", s.Version)
+		add(p+".version", "unsupported version %q (want 1, 2c or 3)", s.Version)
 	}
 	if s.Timeout <= 0 || s.Timeout >= pollTimeout {
 		add(p+".timeout", "must be positive and shorter than the device's poll timeout (%v), got %v", pollTimeout, s.Timeout)
@@ -140,6 +143,45 @@ func (c *Config) validateSNMP(add func(string, string, ...any), p string, s *SNM
 	if s.MaxRepetitions < 1 || s.MaxRepetitions > 255 {
 		add(p+".max_repetitions", "must be between 1 and 255, got %d", s.MaxRepetitions)
 	}
+}
+
+var (
+	authProtocols = []string{"MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"}
+	privProtocols = []string{"DES", "AES", "AES192", "AES256", "AES192C", "AES256C"}
+)
+
+func validateV3(add func(string, string, ...any), p string, s *SNMP) {
+	if s.Username == "" {
+		add(p+".username", "must be set for SNMP v3")
+	}
+	needAuth, needPriv := false, false
+	switch s.SecurityLevel {
+	case "noAuthNoPriv":
+	case "authNoPriv":
+		needAuth = true
+	case "authPriv":
+		needAuth, needPriv = true, true
+	default:
+		add(p+".security_level", "%q is not a level (want noAuthNoPriv, authNoPriv or authPriv)", s.SecurityLevel)
+		return
+	}
+	check := func(key, proto string, protos []string, pw Secret, need bool) {
+		if !need {
+			if proto != "" || pw != "" {
+				add(p+"."+key+"_protocol", "is set but security_level %s does not use it", s.SecurityLevel)
+			}
+			return
+		}
+		if !slices.Contains(protos, proto) {
+			add(p+"."+key+"_protocol", "%q is not one of %s", proto, strings.Join(protos, ", "))
+		}
+		// net-snmp refuses pass phrases shorter than 8 characters.
+		if len(pw) < 8 {
+			add(p+"."+key+"_password", "must be at least 8 characters")
+		}
+	}
+	check("auth", s.AuthProtocol, authProtocols, s.AuthPassword, needAuth)
+	check("priv", s.PrivProtocol, privProtocols, s.PrivPassword, needPriv)
 }
 
 func (c *Config) validateHTTP(add func(string, string, ...any), p string, h *HTTP) {
