@@ -32,12 +32,15 @@ mkdir -p "$state"
 state=$(cd "$state" && pwd)
 snmpd=$(command -v snmpd || echo /usr/sbin/snmpd)
 SNMP_PERSISTENT_DIR="$state" MIBS= "$snmpd" -C -c "$here/snmpd.conf" -Lf "$state/snmpd.log" -p "$state/snmpd.pid"
-for _ in $(seq 1 50); do
-  if answers; then
+# The agent reads CPU ticks (ssCpuRawIdle) a few seconds after start and
+# answers 0 until then; wait for them so the first poll is not a spike.
+cpu_ready() { v=$(snmpget -v2c -c public -t 1 -r 0 -Oqv "$addr" .1.3.6.1.4.1.2021.11.53.0 2>/dev/null) && [ -n "$v" ] && [ "$v" != 0 ]; }
+for _ in $(seq 1 75); do
+  if answers && cpu_ready; then
     echo "started net-snmp agent on $addr (pid $(cat "$state/snmpd.pid"), log $state/snmpd.log)"
     exit 0
   fi
   sleep 0.2
 done
-echo "net-snmp agent did not answer on $addr within 10 s; see $state/snmpd.log" >&2
+echo "net-snmp agent did not answer on $addr within 15 s; see $state/snmpd.log" >&2
 exit 1
