@@ -5,8 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -22,33 +20,18 @@ func loadCapture(t testing.TB) *Walk {
 	return w
 }
 
-// fakeClock is a clock tests move by hand.
-type fakeClock struct{ ns atomic.Int64 }
-
-func newFakeClock() *fakeClock {
-	c := &fakeClock{}
-	c.ns.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
-	return c
+func newFakeClock() *ManualClock {
+	return NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 }
-func (c *fakeClock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
-func (c *fakeClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 
-// startSim serves opts until the test ends.
+// startSim serves opts (the net-snmp host capture by default) until the
+// test ends.
 func startSim(t testing.TB, opts Options) *Sim {
 	t.Helper()
 	if len(opts.Walks) == 0 {
 		opts.Walks = []*Walk{loadCapture(t)}
 	}
-	s, err := New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); _ = s.Run(ctx) }()
-	t.Cleanup(func() { cancel(); wg.Wait() })
-	return s
+	return Serve(t, opts)
 }
 
 // requireTool fails in CI and skips elsewhere when a net-snmp client is missing.

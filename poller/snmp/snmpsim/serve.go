@@ -60,7 +60,7 @@ func (sk *socket) serve() {
 			sk.bad.Add(1)
 			continue
 		}
-		if sk.sim.devs[dev].flags&flagSlow != 0 {
+		if sk.sim.devs[dev].flags.Load()&flagSlow != 0 {
 			bp := replyPool.Get().(*[]byte)
 			c := copy(*bp, resp)
 			select {
@@ -258,7 +258,7 @@ func (h *handler) handle(pkt []byte, sk *socket) (resp []byte, dev int, nvb int,
 		return nil, 0, 0, statusDrop // a real agent ignores a wrong community
 	}
 	s := h.sim
-	if s.devs[dev].flags&flagDead != 0 {
+	if s.devs[dev].flags.Load()&flagDead != 0 {
 		return nil, dev, 0, statusDrop
 	}
 	now := s.opts.Now()

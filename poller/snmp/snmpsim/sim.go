@@ -73,7 +73,7 @@ type Stats struct {
 }
 
 const (
-	flagDead uint8 = 1 << iota
+	flagDead uint32 = 1 << iota
 	flagSlow
 	flagRenumber
 )
@@ -81,7 +81,7 @@ const (
 // devState is a device's mutable state; everything else is derived from
 // the seed and the device index.
 type devState struct {
-	flags   uint8
+	flags   atomic.Uint32 // flagDead, flagSlow, flagRenumber
 	reboots atomic.Uint32 // manual reboots
 	bootAt  atomic.Int64  // clock time (ns) of the last manual reboot
 }
@@ -133,14 +133,14 @@ func New(opts Options) (*Sim, error) {
 	for j, d := range perm {
 		switch {
 		case j < nDead:
-			s.devs[d].flags |= flagDead
+			s.devs[d].flags.Or(flagDead)
 		case j < nDead+nSlow:
-			s.devs[d].flags |= flagSlow
+			s.devs[d].flags.Or(flagSlow)
 		}
 	}
 	nRen := int(math.Round(opts.Renumber * float64(opts.Devices)))
 	for _, d := range rng.Perm(opts.Devices)[:nRen] {
-		s.devs[d].flags |= flagRenumber
+		s.devs[d].flags.Or(flagRenumber)
 	}
 	nSock := (opts.Devices + opts.PerPort - 1) / opts.PerPort
 	ip := net.ParseIP(opts.ListenIP)
@@ -262,7 +262,7 @@ func (s *Sim) Devices() []Device {
 // Device describes device i (0 <= i < Options.Devices).
 func (s *Sim) Device(i int) Device {
 	sk := s.socks[i/s.opts.PerPort]
-	f := s.devs[i].flags
+	f := s.devs[i].flags.Load()
 	return Device{
 		Index: i, Name: fmt.Sprintf("sim-%06d", i), Addr: sk.conn.LocalAddr().String(),
 		Community: s.community(i), Walk: s.opts.Walks[i%len(s.opts.Walks)].Name,
@@ -276,6 +276,20 @@ func (s *Sim) Reboot(i int) {
 	d := &s.devs[i]
 	d.bootAt.Store(s.opts.Now().UnixNano())
 	d.reboots.Add(1)
+}
+
+// SetDead makes device i stop answering (dead) or answer again.
+func (s *Sim) SetDead(i int, dead bool) { s.setFlag(i, flagDead, dead) }
+
+// SetSlow makes device i answer after Options.SlowDelay, or at once.
+func (s *Sim) SetSlow(i int, slow bool) { s.setFlag(i, flagSlow, slow) }
+
+func (s *Sim) setFlag(i int, f uint32, on bool) {
+	if on {
+		s.devs[i].flags.Or(f)
+	} else {
+		s.devs[i].flags.And(^f)
+	}
 }
 
 // Stats adds up the sockets' counters.
@@ -395,7 +409,7 @@ func (s *Sim) epoch(d int, now time.Time) (n uint32, since time.Time) {
 func (s *Sim) view(d int, n uint32) *Walk {
 	wi := d % len(s.opts.Walks)
 	k := 0
-	if s.devs[d].flags&flagRenumber != 0 {
+	if s.devs[d].flags.Load()&flagRenumber != 0 {
 		k = int(n % renumberVariants)
 	}
 	vs := &s.views[wi]
