@@ -62,6 +62,7 @@ func TestGolden(t *testing.T) {
 		{"every-type-1w-dark", everyDrawType(), 7 * 24 * time.Hour, "dark", nil},
 		{"forecast-30d", forecastTemplate(130e9), 30 * 24 * time.Hour, "", linearData()},
 		{"log-1w", logTemplate(), 7 * 24 * time.Hour, "", nil},
+		{"right-axis-1d", rightAxisTemplate(), 24 * time.Hour, "", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tm := tc.tmpl
@@ -122,4 +123,12 @@ func logTemplate() Template {
 			{Type: "LINE", Ref: "neg", Color: "#FF0000", Legend: "Negative (not drawn)"},
 		},
 	}
+}
+
+// rightAxisTemplate shows bits on the left and bytes on the right.
+func rightAxisTemplate() Template {
+	t := anchorTemplate()
+	t.Name = "right_axis"
+	t.RightAxis = &RightAxis{Scale: 0.125, Label: "bytes per second"}
+	return t
 }

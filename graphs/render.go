@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"runtime"
+	"strconv"
 	"sync"
 
 	"git.sr.ht/~sbinet/gg"
@@ -141,7 +142,14 @@ func (p *Plan) frame(dc draw.Canvas, pix *pixels) *frame {
 	if f.lay.legend {
 		f.legendH = float64(len(p.Legend))*legendLine + 8
 	}
-	f.area = draw.Crop(dc, px(4), -px(rightMargin), px(f.legendH+4), -px(6))
+	right := float64(rightMargin)
+	if p.tmpl.RightAxis != nil && f.lay.ticks {
+		right += rightAxisWidth
+		if p.tmpl.RightAxis.Label != "" && f.lay.vlabel {
+			right += 14
+		}
+	}
+	f.area = draw.Crop(dc, px(4), -px(right), px(f.legendH+4), -px(6))
 
 	pl := plot.New()
 	f.pl = pl
@@ -235,6 +243,9 @@ func (p *Plan) render(dc draw.Canvas, pix *pixels) {
 		pl.Add(&noData{style: st})
 	}
 	pl.Draw(f.area)
+	if p.tmpl.RightAxis != nil && f.lay.ticks {
+		p.drawRightAxis(f, pl.DataCanvas(f.area))
+	}
 	if f.lay.vlabel && p.VerticalLabel != "" {
 		dc := pl.DataCanvas(f.area)
 		st := text.Style{Color: th.muted, Font: font.From(sans, labelSize), Handler: f.text,
@@ -339,3 +350,56 @@ func getImage(w, h int) *image.RGBA {
 }
 
 func putImage(img *image.RGBA) { imagePool.Put(img) }
+
+// rightAxisWidth is the room for the right axis' tick labels, pixels.
+const rightAxisWidth = 44
+
+// drawRightAxis labels the left axis' ticks on the right edge of the plot
+// area in the right axis' units, with its label rotated beyond them.
+func (p *Plan) drawRightAxis(f *frame, dc draw.Canvas) {
+	ra := p.tmpl.RightAxis
+	th := f.th
+	pl := f.pl
+	_, yf := pl.Transforms(&dc)
+	ticks := f.yTicks.Ticks(pl.Y.Min, pl.Y.Max)
+	conv := func(v float64) float64 { return v*ra.Scale + ra.Shift }
+	div, prefix := siScale(math.Max(math.Abs(conv(pl.Y.Min)), math.Abs(conv(pl.Y.Max)))*(1-1e-9), p.Base)
+	// Decimals enough to tell neighbouring labels apart.
+	var labelled []float64
+	for _, t := range ticks {
+		if t.Label != "" {
+			labelled = append(labelled, t.Value)
+		}
+	}
+	dec := 0
+	if len(labelled) > 1 {
+		d := math.Abs(conv(labelled[1])-conv(labelled[0])) / div
+		for dec < 3 && math.Abs(d*math.Pow(10, float64(dec))-math.Round(d*math.Pow(10, float64(dec)))) > 1e-6 {
+			dec++
+		}
+	}
+	st := text.Style{Color: th.muted, Font: font.From(sans, tickSize), Handler: f.text, XAlign: draw.XLeft, YAlign: draw.YCenter}
+	axis := draw.LineStyle{Color: th.axis, Width: px(1)}
+	x := snap(dc.Max.X)
+	dc.StrokeLine2(axis, x, dc.Min.Y, x, dc.Max.Y)
+	for _, v := range labelled {
+		y := yf(v)
+		if y < dc.Min.Y-px(0.5) || y > dc.Max.Y+px(0.5) {
+			continue
+		}
+		dc.StrokeLine2(axis, x, y, x+px(4), y)
+		label := "0"
+		if conv(v) != 0 {
+			label = strconv.FormatFloat(conv(v)/div, 'f', dec, 64)
+			if prefix != "" {
+				label += " " + prefix
+			}
+		}
+		dc.FillText(st, vg.Point{X: x + px(6), Y: y}, label)
+	}
+	if ra.Label != "" && f.lay.vlabel {
+		ls := text.Style{Color: th.muted, Font: font.From(sans, labelSize), Handler: f.text,
+			Rotation: -math.Pi / 2, XAlign: draw.XCenter, YAlign: draw.YTop}
+		dc.FillText(ls, vg.Point{X: x + px(rightAxisWidth+12), Y: (dc.Min.Y + dc.Max.Y) / 2}, ra.Label)
+	}
+}

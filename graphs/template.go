@@ -27,14 +27,24 @@ type Template struct {
 	Rigid         bool     `yaml:"rigid"`
 	Logarithmic   bool     `yaml:"logarithmic"` // log10 value axis; values at or below zero are not drawn
 	Unit          string   `yaml:"unit"`        // appended to legend values after the SI prefix, e.g. "b"
-	Per           []string `yaml:"per"`
-	Future        string   `yaml:"future"` // extend the time axis for FORECAST items: "30d", "12w", "1y", "720h"
-	Defs          []Def    `yaml:"defs"`
-	CDefs         []CDef   `yaml:"cdefs"`
-	VDefs         []VDef   `yaml:"vdefs"`
-	Items         []Item   `yaml:"items"`
+	// RightAxis labels the right edge in other units: value*scale+shift
+	// (rrdtool's --right-axis), e.g. scale 0.125 for bytes beside bits.
+	RightAxis *RightAxis `yaml:"right_axis"`
+	Per       []string   `yaml:"per"`
+	Future    string     `yaml:"future"` // extend the time axis for FORECAST items: "30d", "12w", "1y", "720h"
+	Defs      []Def      `yaml:"defs"`
+	CDefs     []CDef     `yaml:"cdefs"`
+	VDefs     []VDef     `yaml:"vdefs"`
+	Items     []Item     `yaml:"items"`
 
 	compiled *compiled
+}
+
+// RightAxis is a second value scale on the right of the plot.
+type RightAxis struct {
+	Scale float64 `yaml:"scale"`
+	Shift float64 `yaml:"shift"`
+	Label string  `yaml:"label"`
 }
 
 // Def selects one series: __name__=Metric, device=<the device>, one
@@ -192,6 +202,9 @@ func (t *Template) compile() (*compiled, error) {
 	}
 	if t.LowerLimit != nil && t.UpperLimit != nil && !(*t.LowerLimit < *t.UpperLimit) {
 		add("lower_limit %v must be below upper_limit %v", *t.LowerLimit, *t.UpperLimit)
+	}
+	if ra := t.RightAxis; ra != nil && (ra.Scale == 0 || !isFinite(ra.Scale) || !isFinite(ra.Shift)) {
+		add("right_axis: scale must be a finite number other than 0 and shift finite")
 	}
 	if t.Logarithmic && ((t.LowerLimit != nil && *t.LowerLimit <= 0) || (t.UpperLimit != nil && *t.UpperLimit <= 0)) {
 		add("logarithmic: limits must be above zero")

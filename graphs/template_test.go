@@ -114,6 +114,7 @@ func TestValidateBad(t *testing.T) {
 		{"vdef func", func(t *Template) { t.VDefs = []VDef{{Name: "m", Ref: "busy", Func: "MEAN"}} }, []string{`vdefs[0] "m": unknown function "MEAN"`}},
 		{"percent arg", func(t *Template) { t.VDefs = []VDef{{Name: "m", Ref: "busy", Func: "PERCENT", Arg: 101}} }, []string{`PERCENT needs arg from 0 to 100`}},
 		{"hrule needs vdef", func(t *Template) { t.Items = append(t.Items, Item{Type: "HRULE", Ref: "busy", Color: "#000000"}) }, []string{`items[1] HRULE "busy": ref "busy" is not a vdef`}},
+		{"right axis scale", func(t *Template) { t.RightAxis = &RightAxis{Scale: 0} }, []string{`right_axis: scale must be a finite number other than 0`}},
 		{"width on area", func(t *Template) { t.Items[0].Width = 2 }, []string{`only LINE, HRULE, VRULE and FORECAST take a width`}},
 		{"every problem at once", func(t *Template) {
 			t.Items[0].Color = "#zz"
