@@ -33,12 +33,19 @@ Serves virtual SNMPv1/v2c agents on loopback that replay "snmpwalk -On"
 captures, with counters that advance, wrap and reset on reboots, and a share
 of devices that never answer or answer late. Runs until interrupted.
 
+Example: 20,000 devices, 100 per UDP port from 30000, 10 % dead, and a
+device list to paste into Saguaro's configuration:
+
+  saguaro simulate --walk poller/snmp/testdata/walks/net-snmp-host.walk \
+    --devices 20000 --per-port 100 --port-base 30000 --dead 0.1 \
+    --devices-yaml devices.yaml
+
 Flags:
 `)
 		fs.PrintDefaults()
 	}
 	var walks walkFlags
-	fs.Var(&walks, "walk", "an `snmpwalk -On` capture; repeat to mix device kinds (device i replays walk i mod n)")
+	fs.Var(&walks, "walk", "a `FILE` captured with snmpwalk -On; repeat to mix device kinds (device i replays walk i mod n)")
 	devices := fs.Int("devices", 100, "number of virtual devices")
 	listen := fs.String("listen", "127.0.0.1", "IP address to listen on")
 	portBase := fs.Int("port-base", 20000, "UDP port of the first socket; socket j uses port-base+j (0: ports chosen by the system)")
@@ -52,7 +59,7 @@ Flags:
 	renumber := fs.Float64("renumber", 0, "share of devices whose ifIndexes change at every reboot (0..1)")
 	rateScale := fs.Float64("rate-scale", 1, "multiplies every counter's rate")
 	maxMsg := fs.Int("max-msg-size", snmpsim.MaxUDPPayload, "largest reply in bytes; GETBULK replies are cut to fit")
-	out := fs.String("devices-yaml", "", "write a `devices:` YAML list for Saguaro's config to this file")
+	out := fs.String("devices-yaml", "", "write the devices to this YAML `FILE`, a devices: list for Saguaro's config")
 	template := fs.String("template", "net-snmp-host", "device template named in --devices-yaml")
 	withDead := fs.Bool("yaml-dead", true, "include the dead devices in --devices-yaml")
 	list := fs.Bool("list", false, "print every device: name, address, community and state")
