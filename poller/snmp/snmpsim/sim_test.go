@@ -630,3 +630,38 @@ func TestSetDead(t *testing.T) {
 		t.Errorf("device did not come back: %v", err)
 	}
 }
+
+// TestEveryCaptureReplays bulk-walks a device of each capture in
+// testdata/walks: the same OIDs and types, static values equal.
+func TestEveryCaptureReplays(t *testing.T) {
+	files, err := filepath.Glob("../testdata/walks/*.walk")
+	if err != nil || len(files) < 2 {
+		t.Fatalf("captures: %v %v", files, err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			w, err := LoadWalk(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			clk := newFakeClock()
+			s := startSim(t, Options{Devices: 1, Walks: []*Walk{w}, Now: clk.Now})
+			clk.Advance(time.Minute)
+			d := s.Device(0)
+			got := mustWalk(t, "snmpbulkwalk", "-v2c", "-c", d.Community, "-On", "-t", "2", "-Cr50", d.Addr, ".1.3")
+			want, dyn := w.Values(), dynamicOIDs(w)
+			if len(got) != len(want)+1 {
+				t.Fatalf("%d lines, capture has %d values (+ end of view)", len(got), len(want))
+			}
+			for i, c := range want {
+				g := got[i]
+				if g.OID != c.OID || g.Type != c.Type {
+					t.Fatalf("position %d: got %s %s, capture %s %s", i, g.OID, g.Type, c.OID, c.Type)
+				}
+				if _, ok := dyn[c.OID]; !ok && g.Text != c.Text {
+					t.Errorf("%s: got %q, capture %q", c.OID, g.Text, c.Text)
+				}
+			}
+		})
+	}
+}
