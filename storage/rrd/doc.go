@@ -33,6 +33,9 @@
 //     only, and the remaining slots share one value.
 //   - Fetch moves the end up by a whole row even when it is aligned, and
 //     may answer an AVERAGE fetch from a one-PDP MIN, MAX or LAST archive.
+//   - A refused reading of one data source still leaves the readings of
+//     the data sources before it stored as the base of their next
+//     difference (RRD.Update follows this; DS has no such coupling).
 //
 // The package depends on the standard library and pkg/metric only.
 package rrd
