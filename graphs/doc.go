@@ -22,6 +22,7 @@
 //	rigid: false                     # true: the limits are the axis, data is clipped
 //	logarithmic: false               # log10 axis; values at or below zero are gaps
 //	unit: b                          # appended after the SI prefix in legends
+//	right_axis: {scale: 0.125, shift: 0, label: bytes per second}   # second scale on the right
 //	per: [ifName]                    # one graph per value of these labels
 //	future: 30d                      # extend the time axis for FORECAST (d, w, y or a Go duration)
 //	defs:                            # __name__=metric, device=<device>, per labels, plus match

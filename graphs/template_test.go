@@ -1,8 +1,14 @@
 package graphs
 
 import (
+	"context"
+	"io"
+	"math"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/saguaro-monitoring/saguaro/pkg/metric"
 
 	"gopkg.in/yaml.v3"
 )
@@ -178,9 +184,24 @@ func TestFormats(t *testing.T) {
 	}
 }
 
+// fuzzData serves a gauge named m with unknowns, zeros and negatives.
+var fuzzData = func() *fakeQuerier {
+	q := &fakeQuerier{}
+	vals := make([]float64, 120)
+	for i := range vals {
+		vals[i] = float64(i%7) - 2
+		if i%11 == 0 {
+			vals[i] = math.NaN()
+		}
+	}
+	q.add(metric.New(metric.NameLabel, "m", metric.DeviceLabel, "router1"), benchEnd.Add(-119*time.Minute), time.Minute, vals)
+	return q
+}()
+
 func FuzzTemplateYAML(f *testing.F) {
 	f.Add(goodYAML)
 	f.Add("graphs: [{name: x, title: t, defs: [{name: a, metric: m}], items: [{type: LINE, ref: a, color: '#000000'}]}]")
+	f.Add("graphs: [{name: x, title: t, logarithmic: true, future: 2d, right_axis: {scale: 2}, defs: [{name: a, metric: m}], cdefs: [{name: b, rpn: 'a,600,TREND'}], vdefs: [{name: v, ref: b, func: LSLSLOPE}], items: [{type: AREA, ref: a, color: '#000000'}, {type: STACK, ref: b, color: '#00000080'}, {type: FORECAST, ref: a, color: '#FF0000', threshold: 3}, {type: HRULE, ref: v, color: '#00FF00'}, {type: VRULE, ref: v, color: '#00FF00'}, {type: GPRINT, ref: v, format: '%lf%s'}]}]")
 	f.Fuzz(func(t *testing.T, src string) {
 		var doc struct {
 			Graphs []Template `yaml:"graphs"`
@@ -191,7 +212,22 @@ func FuzzTemplateYAML(f *testing.F) {
 			return
 		}
 		for i := range doc.Graphs {
-			_ = doc.Graphs[i].Validate() // must not panic
+			tm := &doc.Graphs[i]
+			if tm.Validate() != nil || len(tm.Per) > 0 {
+				continue
+			}
+			// A template that loads must render, whatever it asks for.
+			p, err := NewPlan(context.Background(), fuzzData, tm, map[string]string{"device": "router1"},
+				Options{From: benchEnd.Add(-2 * time.Hour), To: benchEnd, Width: 200, Height: 120})
+			if err != nil {
+				t.Fatalf("valid template failed to plan: %v", err)
+			}
+			if err := p.PNG(io.Discard); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.CSV(io.Discard); err != nil {
+				t.Fatal(err)
+			}
 		}
 	})
 }
