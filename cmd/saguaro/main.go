@@ -3,6 +3,7 @@
 //	saguaro [serve] [--config FILE] [--listen ADDR] [--data DIR]
 //	saguaro check-config [FILE]
 //	saguaro simulate [flags]
+//	saguaro user list|add|passwd|role|token|revoke|...
 //	saguaro version
 package main
 
@@ -37,6 +38,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return checkConfigCmd(args, stdout, stderr)
 	case "simulate":
 		return simulateCmd(args, stdout, stderr)
+	case "user":
+		return userCmd(args, os.Stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "saguaro %s\n", version)
 		return 0
@@ -56,6 +59,7 @@ func usage(w io.Writer) {
                                poll, store and serve graphs (default command)
   saguaro check-config [FILE]  check a configuration and its templates; exit 1 on problems
   saguaro simulate [flags]     serve many simulated SNMP agents on loopback (see -h)
+  saguaro user SUBCOMMAND      manage users and API tokens (list, add, passwd, token, ...)
   saguaro version              print the version
 
 Without --config the embedded default configuration is used. Every setting

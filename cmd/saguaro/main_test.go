@@ -189,6 +189,31 @@ devices:
 		}
 	}()
 
+	// The first start made an admin with a password in the data
+	// directory; everything but /healthz needs credentials now.
+	dataDir := filepath.Join(dir, "data")
+	pwFile := filepath.Join(dataDir, "initial-admin-password")
+	if fi, err := os.Stat(pwFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("initial admin password file: %v %v", fi, err)
+	}
+	pw, _ := os.ReadFile(pwFile)
+	if res, err := http.Get(base + "/api/v1/graphs"); err != nil || res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("API without credentials: %v %v", res.StatusCode, err)
+	}
+	// Basic with the initial password works for scripts; a token made by
+	// `saguaro user token` is what the rest of the test uses.
+	req, _ := http.NewRequest("GET", base+"/api/v1/graphs", nil)
+	req.SetBasicAuth("admin", strings.TrimSpace(string(pw)))
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("API with Basic: %v %v", res.StatusCode, err)
+	}
+	var tokOut, tokErr bytes.Buffer
+	if code := run([]string{"user", "token", "admin", "--name", "e2e", "--data", dataDir}, &tokOut, &tokErr); code != 0 {
+		t.Fatalf("user token: %d %s", code, tokErr.String())
+	}
+	e2eToken = strings.TrimSpace(tokOut.String())
+	defer func() { e2eToken = "" }()
+
 	// Wait (bounded) until the lo traffic graph has a known rate.
 	var lo apiGraph
 	var rows [][]string
@@ -242,6 +267,8 @@ devices:
 		`saguaro_poll_success{device="lab",target="lab/snmp"} 1`,
 		`saguaro_poll_success{device="dead",target="dead/snmp"} 0`,
 		`saguaro_poll_success{device="broken-app",target="broken-app/http"} 0`,
+		// The self-scrape reaches /metrics from this machine without credentials.
+		`saguaro_poll_success{device="self",target="self/http"} 1`,
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)
@@ -256,7 +283,7 @@ devices:
 		{"/api/v1/graphs/" + lo.ID + ".csv?start=now&end=-1d", "start"},
 		{"/api/v1/graphs/" + lo.ID + ".gif", "format"},
 	} {
-		res, err := http.Get(base + tc.url)
+		res, err := authGet(base + tc.url)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -267,7 +294,7 @@ devices:
 			t.Errorf("%s: status %d body %+v, want 400 naming %s", tc.url, res.StatusCode, body, tc.field)
 		}
 	}
-	if res, err := http.Get(base + "/api/v1/graphs/nope.png"); err != nil || res.StatusCode != http.StatusNotFound {
+	if res, err := authGet(base + "/api/v1/graphs/nope.png"); err != nil || res.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown graph: %v %v", res.StatusCode, err)
 	}
 	home := string(get(t, base+"/"))
@@ -297,11 +324,30 @@ devices:
 	if strings.Contains(home, "device-dead") || !strings.Contains(home, "device-lab") {
 		t.Error("reload did not remove the dead device or lost the lab device")
 	}
+	// The token never reaches the log; the initial password is printed
+	// once, at the first start, and nowhere else.
+	if l := logs.String(); strings.Contains(l, e2eToken) || strings.Count(l, strings.TrimSpace(string(pw))) != 1 {
+		t.Errorf("a credential appears in the log (token: %v, password %d times)", strings.Contains(l, e2eToken), strings.Count(l, strings.TrimSpace(string(pw))))
+	}
+}
+
+// e2eToken is the API token the end-to-end helpers send.
+var e2eToken string
+
+func authGet(url string) (*http.Response, error) {
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+e2eToken)
+	return http.DefaultClient.Do(req)
 }
 
 func post(t testing.TB, url string) (int, string) {
 	t.Helper()
-	res, err := http.Post(url, "application/json", nil)
+	req, _ := http.NewRequest("POST", url, nil)
+	req.Header.Set("Authorization", "Bearer "+e2eToken)
+	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +358,7 @@ func post(t testing.TB, url string) (int, string) {
 
 func get(t testing.TB, url string) []byte {
 	t.Helper()
-	res, err := http.Get(url)
+	res, err := authGet(url)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,128 +4,439 @@ import (
 	"bytes"
 	"html/template"
 	"net/http"
-	"net/url"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/saguaro-monitoring/saguaro/graphs"
+	"github.com/saguaro-monitoring/saguaro/pkg/auth"
 )
 
-// preset is a time range the pages offer, as rrdtool-style relative start.
-type preset struct {
-	Key, Label, Start string
-}
+// Paging of the preview grid.
+const (
+	defaultPerPage = 24
+	maxPerPage     = 200
+)
 
-var presets = []preset{
-	{"1h", "1 hour", "-1h"}, {"6h", "6 hours", "-6h"}, {"1d", "1 day", "-1d"},
-	{"1w", "1 week", "-1w"}, {"1m", "1 month", "-31d"}, {"1y", "1 year", "-1y"}, {"2y", "2 years", "-2y"},
-}
-
-func presetByKey(k string) (preset, bool) {
-	for _, p := range presets {
-		if p.Key == k {
-			return p, true
-		}
-	}
-	return preset{}, false
-}
+// Thumbnail and full-size image sizes.
+const (
+	thumbW, thumbH = 480, 200
+	fullW, fullH   = 900, 320
+)
 
 var funcs = template.FuncMap{
-	"query": func(kv ...string) template.URL {
-		v := url.Values{}
-		for i := 0; i+1 < len(kv); i += 2 {
-			v.Set(kv[i], kv[i+1])
-		}
-		return template.URL(v.Encode())
-	},
 	"ago": func(t time.Time) string {
 		if t.IsZero() {
 			return "never"
 		}
 		return time.Since(t).Round(time.Second).String() + " ago"
 	},
-	"ms": func(d time.Duration) string { return d.Round(time.Millisecond).String() },
+	"ms":   func(d time.Duration) string { return d.Round(time.Millisecond).String() },
+	"date": func(t time.Time) string { return t.Format("2006-01-02 15:04") },
+	"add":  func(a, b int) int { return a + b },
 }
 
-type deviceGroup struct {
+// base is what every page's frame needs.
+type base struct {
+	Title   string
+	Version string
+	User    string
+	Role    string
+	CSRF    string
+	Admin   bool
+}
+
+func (s *Server) base(c echo.Context, title string) base {
+	b := base{Title: title, Version: s.o.Version, CSRF: auth.CSRFToken(c.Request())}
+	if u, ok := auth.UserFrom(c.Request().Context()); ok {
+		b.User, b.Role, b.Admin = u.Name, string(u.Role), u.Role == auth.RoleAdmin
+	}
+	return b
+}
+
+type errorPage struct {
+	base
+	Code int
+	Msg  string
+}
+
+// visible returns the graphs and device statuses the request's user may
+// see, in their configured order.
+func (s *Server) visible(c echo.Context) ([]graphs.Info, []DeviceStatus, error) {
+	list, err := s.o.Graphs.List(c.Request().Context())
+	if err != nil {
+		return nil, nil, err
+	}
+	var devs []DeviceStatus
+	if s.o.Devices != nil {
+		devs = s.o.Devices.Devices()
+	}
+	allow, err := s.scope(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	if allow != nil {
+		list = slices.DeleteFunc(slices.Clone(list), func(g graphs.Info) bool { return !allow(g.Device) })
+		devs = slices.DeleteFunc(devs, func(d DeviceStatus) bool { return !allow(d.Name) })
+	}
+	return list, devs, nil
+}
+
+// scope returns a device filter for the request's user, or nil when the
+// user sees everything.
+func (s *Server) scope(c echo.Context) (func(string) bool, error) {
+	u, ok := auth.UserFrom(c.Request().Context())
+	if !ok || u.ID == 0 {
+		return nil, nil
+	}
+	sc, err := s.o.Users.Scope(u.Name)
+	if err != nil {
+		return nil, err
+	}
+	if sc.Unrestricted() {
+		return nil, nil
+	}
+	return func(d string) bool { return sc.Allow(d) }, nil
+}
+
+// filter is the search of the tree and the grid: free text over title,
+// device, template and label values, plus exact device, template and
+// label (name=value) filters.
+type filter struct{ q, device, template, label string }
+
+func (f filter) match(g graphs.Info) bool {
+	if f.device != "" && g.Device != f.device || f.template != "" && g.Template != f.template {
+		return false
+	}
+	if f.label != "" {
+		k, v, _ := strings.Cut(f.label, "=")
+		if got, ok := g.Vars[k]; !ok || v != "" && got != v {
+			return false
+		}
+	}
+	if f.q == "" {
+		return true
+	}
+	for _, word := range strings.Fields(strings.ToLower(f.q)) {
+		if !containsFold(g.Title, word) && !containsFold(g.Device, word) && !containsFold(g.Template, word) && !varsContain(g.Vars, word) {
+			return false
+		}
+	}
+	return true
+}
+
+func varsContain(vars map[string]string, word string) bool {
+	for _, v := range vars {
+		if containsFold(v, word) {
+			return true
+		}
+	}
+	return false
+}
+
+// containsFold is strings.Contains ignoring ASCII case, without allocating;
+// word is already lower case.
+func containsFold(s, word string) bool {
+	n := len(word)
+	for i := 0; i+n <= len(s); i++ {
+		j := 0
+		for ; j < n; j++ {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != word[j] {
+				break
+			}
+		}
+		if j == n {
+			return true
+		}
+	}
+	return false
+}
+
+// Bounds on filter text: long enough for any real name, short enough to
+// keep the search cheap.
+const maxFilterLen = 200
+
+func readFilter(c echo.Context) (filter, error) {
+	f := filter{q: c.QueryParam("q"), device: c.QueryParam("device"), template: c.QueryParam("template"), label: c.QueryParam("label")}
+	for name, v := range map[string]string{"q": f.q, "device": f.device, "template": f.template, "label": f.label} {
+		if len(v) > maxFilterLen {
+			return f, badParam(name, "longer than %d bytes", maxFilterLen)
+		}
+	}
+	return f, nil
+}
+
+// readPaging reads page (1-based) and per_page.
+func readPaging(c echo.Context) (page, per int, err error) {
+	if page, err = intParam(c, "page", 1, 1, 1_000_000); err != nil {
+		return
+	}
+	per, err = intParam(c, "per_page", defaultPerPage, 1, maxPerPage)
+	return
+}
+
+// treeDevice is one device of the tree with its graph groups.
+type treeDevice struct {
 	Name   string
 	Status *DeviceStatus
-	Graphs []graphs.Info
+	Groups []treeGroup
+	Count  int
+	Open   bool
+}
+
+type treeGroup struct {
+	Template string
+	Count    int
+	Active   bool
 }
 
 type homeData struct {
-	Version string
-	Presets []preset
-	Range   preset
-	Devices []deviceGroup
+	base
+	View     view
+	Presets  []preset
+	Tree     []treeDevice
+	Graphs   []graphs.Info
+	Total    int
+	Matched  int
+	Pages    []int
+	Page     int
+	LastPage int
+	ThumbW   int
+	ThumbH   int
 }
 
 func (s *Server) home(c echo.Context) error {
-	rk := c.QueryParam("range")
-	if rk == "" {
-		rk = "1d"
-	}
-	r, ok := presetByKey(rk)
-	if !ok {
-		return badParam("range", "%q is not a range (want 1h, 6h, 1d, 1w, 1m, 1y or 2y)", rk)
-	}
-	list, err := s.o.Graphs.List(c.Request().Context())
+	r, err := readRange(c, s.now(), "-1d")
 	if err != nil {
 		return err
 	}
-	// Devices in configuration order, then any that only have graphs.
-	groups := map[string]*deviceGroup{}
-	var order []string
-	var statuses []DeviceStatus
-	if s.o.Devices != nil {
-		statuses = s.o.Devices.Devices()
+	f, err := readFilter(c)
+	if err != nil {
+		return err
 	}
-	for i := range statuses {
-		groups[statuses[i].Name] = &deviceGroup{Name: statuses[i].Name, Status: &statuses[i]}
-		order = append(order, statuses[i].Name)
+	page, per, err := readPaging(c)
+	if err != nil {
+		return err
 	}
+	list, devs, err := s.visible(c)
+	if err != nil {
+		return err
+	}
+	d := homeData{base: s.base(c, "Graphs"), Presets: presets, ThumbW: thumbW, ThumbH: thumbH, Total: len(list),
+		View: view{Path: "/", Range: r, Q: f.q, Device: f.device, Template: f.template, Label: f.label, Page: page, PerPage: per}}
+	d.Tree = buildTree(list, devs, f)
+
+	var matched []graphs.Info
 	for _, g := range list {
-		dg := groups[g.Device]
-		if dg == nil {
-			dg = &deviceGroup{Name: g.Device}
-			groups[g.Device] = dg
-			order = append(order, g.Device)
+		if f.match(g) {
+			matched = append(matched, g)
 		}
-		dg.Graphs = append(dg.Graphs, g)
 	}
-	data := homeData{Version: s.o.Version, Presets: presets, Range: r}
-	for _, name := range order {
-		data.Devices = append(data.Devices, *groups[name])
+	d.Matched = len(matched)
+	d.LastPage = max(1, (len(matched)+per-1)/per)
+	if page > d.LastPage {
+		page = d.LastPage
 	}
-	return s.render(c, "home.html", data)
+	d.Page = page
+	lo := (page - 1) * per
+	d.Graphs = matched[lo:min(lo+per, len(matched))]
+	for p := max(1, page-4); p <= min(d.LastPage, page+4); p++ {
+		d.Pages = append(d.Pages, p)
+	}
+	return s.render(c, "home.html", d)
+}
+
+// buildTree groups graphs by device and then by template, devices in
+// configuration order. Devices whose graphs do not match the text search
+// are left out of the tree; exact device/template filters only mark the
+// open branch.
+func buildTree(list []graphs.Info, devs []DeviceStatus, f filter) []treeDevice {
+	byName := map[string]int{}
+	var out []treeDevice
+	add := func(name string) int {
+		i, ok := byName[name]
+		if !ok {
+			i = len(out)
+			byName[name] = i
+			out = append(out, treeDevice{Name: name, Open: name == f.device})
+		}
+		return i
+	}
+	for i := range devs {
+		out[add(devs[i].Name)].Status = &devs[i]
+	}
+	text := filter{q: f.q, label: f.label}
+	for _, g := range list {
+		if !text.match(g) {
+			continue
+		}
+		td := &out[add(g.Device)]
+		td.Count++
+		if n := len(td.Groups); n > 0 && td.Groups[n-1].Template == g.Template {
+			td.Groups[n-1].Count++
+			continue
+		}
+		found := false
+		for j := range td.Groups {
+			if td.Groups[j].Template == g.Template {
+				td.Groups[j].Count++
+				found = true
+				break
+			}
+		}
+		if !found {
+			td.Groups = append(td.Groups, treeGroup{Template: g.Template, Count: 1, Active: td.Open && g.Template == f.template})
+		}
+	}
+	if f.q != "" || f.label != "" {
+		out = slices.DeleteFunc(out, func(d treeDevice) bool { return d.Count == 0 })
+	}
+	return out
+}
+
+type graphView struct {
+	Label string
+	Query string
 }
 
 type graphPageData struct {
-	Version string
+	base
 	Graph   graphs.Info
-	Views   []preset
+	View    view
+	Presets []preset
+	Views   []graphView
+	Exports []graphView
+	Plan    *graphs.Plan
+	Stats   []statRow
+	FullW   int
+	FullH   int
 }
+
+type statRow struct{ Name, Value, At string }
 
 func (s *Server) graphPage(c echo.Context) error {
 	id := c.Param("id")
-	list, err := s.o.Graphs.List(c.Request().Context())
+	list, _, err := s.visible(c)
 	if err != nil {
 		return err
 	}
-	for _, g := range list {
-		if g.ID == id {
-			views := []preset{presets[2], presets[3], presets[4], presets[5]}
-			return s.render(c, "graph.html", graphPageData{Version: s.o.Version, Graph: g, Views: views})
+	i := slices.IndexFunc(list, func(g graphs.Info) bool { return g.ID == id })
+	if i < 0 {
+		return ErrNotFound
+	}
+	r, err := readRange(c, s.now(), "-1d")
+	if err != nil {
+		return err
+	}
+	d := graphPageData{base: s.base(c, list[i].Title), Graph: list[i], Presets: presets, FullW: fullW, FullH: fullH,
+		View: view{Path: "/graph/" + id, Range: r, PerPage: defaultPerPage}}
+	for _, k := range []string{"1d", "1w", "1m", "1y"} {
+		p, _ := presetByKey(k)
+		d.Views = append(d.Views, graphView{Label: "Last " + p.Label, Query: "start=" + p.Start + "&width=" + strconv.Itoa(fullW) + "&height=" + strconv.Itoa(fullH)})
+	}
+	for _, f := range []string{"png", "svg", "csv", "json"} {
+		d.Exports = append(d.Exports, graphView{Label: strings.ToUpper(f), Query: f})
+	}
+	// The plan of the chosen range gives the numbers beside the picture:
+	// vdefs (95th percentile and the like) and forecasts.
+	plan, err := s.o.Graphs.Plan(c.Request().Context(), id, graphs.Options{From: r.From, To: r.To, Width: fullW, Height: fullH})
+	if err == nil {
+		d.Plan = plan
+		for _, name := range sortedKeys(plan.VDefs) {
+			v := plan.VDefs[name]
+			row := statRow{Name: name, Value: formatValue(v.Value)}
+			if v.Time == v.Time { // not NaN
+				row.At = time.Unix(int64(v.Time), 0).Format("2006-01-02 15:04")
+			}
+			d.Stats = append(d.Stats, row)
+		}
+	} else {
+		s.o.Logger.Warn("graph_plan_failed", "graph", id, "err", err)
+	}
+	return s.render(c, "graph.html", d)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// formatValue prints a number with an SI prefix, as the legends do.
+func formatValue(v float64) string {
+	if v != v {
+		return "unknown"
+	}
+	abs := v
+	if abs < 0 {
+		abs = -abs
+	}
+	for _, p := range []struct {
+		f float64
+		s string
+	}{{1e12, "T"}, {1e9, "G"}, {1e6, "M"}, {1e3, "k"}} {
+		if abs >= p.f {
+			return strconv.FormatFloat(v/p.f, 'f', 2, 64) + " " + p.s
 		}
 	}
-	return ErrNotFound
+	return strconv.FormatFloat(v, 'f', 2, 64)
+}
+
+type devicePageData struct {
+	base
+	Device   DeviceStatus
+	Graphs   []graphs.Info
+	Template *TemplateInfo
+	View     view
+}
+
+func (s *Server) devicePage(c echo.Context) error {
+	name := c.Param("name")
+	list, devs, err := s.visible(c)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(devs, func(d DeviceStatus) bool { return d.Name == name })
+	if i < 0 {
+		return ErrNotFound
+	}
+	r, err := readRange(c, s.now(), "-1d")
+	if err != nil {
+		return err
+	}
+	d := devicePageData{base: s.base(c, name), Device: devs[i], View: view{Path: "/", Range: r, Device: name, PerPage: defaultPerPage}}
+	for _, g := range list {
+		if g.Device == name {
+			d.Graphs = append(d.Graphs, g)
+		}
+	}
+	if s.o.Templates != nil {
+		if t, err := s.o.Templates.Template(c.Request().Context(), KindDevice, devs[i].Template); err == nil {
+			d.Template = &t
+		}
+	}
+	return s.render(c, "device.html", d)
 }
 
 func (s *Server) render(c echo.Context, name string, data any) error {
+	return s.renderStatus(c, http.StatusOK, name, data)
+}
+
+func (s *Server) renderStatus(c echo.Context, code int, name string, data any) error {
 	var buf bytes.Buffer
 	if err := s.tmpl.ExecuteTemplate(&buf, name, data); err != nil {
 		return err
 	}
-	return c.HTMLBlob(http.StatusOK, buf.Bytes())
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.HTMLBlob(code, buf.Bytes())
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -18,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/saguaro-monitoring/saguaro/graphs"
+	"github.com/saguaro-monitoring/saguaro/pkg/auth"
 )
 
 //go:embed tmpl/*.html
@@ -55,11 +57,17 @@ type Devices interface {
 
 // Options configure a Server.
 type Options struct {
-	Listen   string
-	Graphs   Graphs
-	Devices  Devices
-	Gatherer prometheus.Gatherer
-	Logger   *slog.Logger
+	Listen    string
+	Graphs    Graphs
+	Devices   Devices
+	Templates Templates // optional: the template pages and API
+	Gatherer  prometheus.Gatherer
+	Logger    *slog.Logger
+	// Auth resolves every request's user; Users is the store behind it
+	// (tokens, scopes). Both are required: nothing is served without
+	// them except /healthz, the login page and static assets.
+	Auth  *auth.Authenticator
+	Users *auth.Store
 	// Reload, when set, re-reads the configuration (POST /-/reload).
 	Reload  func(context.Context) error
 	Version string
@@ -73,13 +81,16 @@ type Server struct {
 	now  func() time.Time
 }
 
-// New builds the server and its routes; Run starts listening.
+// New builds the server and its routes; Serve starts listening.
 func New(o Options) (*Server, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
 	if o.Gatherer == nil {
 		o.Gatherer = prometheus.NewRegistry()
+	}
+	if o.Auth == nil || o.Users == nil {
+		return nil, errors.New("web: an authenticator and its user store are required")
 	}
 	t, err := template.New("").Funcs(funcs).ParseFS(tmplFS, "tmpl/*.html")
 	if err != nil {
@@ -90,21 +101,114 @@ func New(o Options) (*Server, error) {
 	s.e.HTTPErrorHandler = s.handleError
 	s.e.Use(middleware.Recover())
 	s.e.Use(middleware.BodyLimit("1M"))
+	s.e.Use(securityHeaders)
 	s.routes()
 	return s, nil
 }
 
+// Route access levels.
+var (
+	pageViewer = echo.WrapMiddleware(auth.Require(auth.RoleViewer, auth.ChallengeLogin))
+	pageAdmin  = echo.WrapMiddleware(auth.Require(auth.RoleAdmin, auth.ChallengeLogin))
+	apiViewer  = echo.WrapMiddleware(auth.Require(auth.RoleViewer, auth.ChallengeBasic))
+	apiEditor  = echo.WrapMiddleware(auth.Require(auth.RoleEditor, auth.ChallengeBasic))
+	apiAdmin   = echo.WrapMiddleware(auth.Require(auth.RoleAdmin, auth.ChallengeBasic))
+)
+
 func (s *Server) routes() {
 	e := s.e
-	e.GET("/", s.home)
-	e.GET("/graph/:id", s.graphPage)
+	// Public: health, static assets. They skip the user lookup entirely.
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.o.Gatherer, promhttp.HandlerOpts{})))
-	e.POST("/-/reload", s.reload)
-	e.GET("/api/v1/graphs", s.apiGraphs)
-	e.GET("/api/v1/graphs/:file", s.apiGraphFile)
 	sub, _ := fs.Sub(assetFS, "assets")
-	e.GET("/assets/*", echo.WrapHandler(http.StripPrefix("/assets/", http.FileServer(http.FS(sub)))))
+	files := http.StripPrefix("/assets/", http.FileServer(http.FS(sub)))
+	e.GET("/assets/*", echo.WrapHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		files.ServeHTTP(w, r)
+	})))
+
+	// Everything else knows its user; state-changing requests pass CSRF.
+	g := e.Group("", echo.WrapMiddleware(s.o.Auth.Middleware), echo.WrapMiddleware(s.o.Auth.CSRF))
+	g.GET("/login", s.loginPage)
+	g.POST("/login", s.loginSubmit)
+	g.POST("/logout", s.logout)
+	// /metrics like a Prometheus exporter, but closed: this machine (the
+	// self-scrape device) without credentials, anyone else as a viewer.
+	metrics := echo.WrapHandler(promhttp.HandlerFor(s.o.Gatherer, promhttp.HandlerOpts{}))
+	g.GET("/metrics", metrics, s.localOr(apiViewer))
+
+	g.GET("/", s.home, pageViewer)
+	g.GET("/graph/:id", s.graphPage, pageViewer)
+	g.GET("/device/:name", s.devicePage, pageViewer)
+	g.GET("/templates", s.templatesPage, pageViewer)
+	g.GET("/templates/:kind/:name", s.templatePage, pageViewer)
+	g.GET("/account", s.accountPage, pageViewer)
+	g.POST("/account/tokens", s.accountNewToken, pageViewer)
+	g.POST("/account/tokens/:tid/revoke", s.accountRevokeToken, pageViewer)
+	g.GET("/users", s.usersPage, pageAdmin)
+
+	api := g.Group("/api/v1")
+	api.GET("/openapi.json", s.openAPI) // the API's description is no secret
+	api.GET("/graphs", s.apiGraphs, apiViewer)
+	api.GET("/graphs/:file", s.apiGraphFile, apiViewer)
+	api.GET("/graph", s.apiAdHoc, apiViewer)
+	api.GET("/devices", s.apiDevices, apiViewer)
+	api.GET("/devices/:name", s.apiDevice, apiViewer)
+	api.GET("/templates", s.apiTemplates, apiViewer)
+	api.GET("/templates/:kind/:name", s.apiTemplate, apiViewer)
+	api.POST("/templates/validate", s.apiValidateTemplate, apiEditor)
+	api.GET("/tokens", s.apiTokens, apiViewer)
+	api.POST("/tokens", s.apiNewToken, apiViewer)
+	api.DELETE("/tokens/:tid", s.apiRevokeToken, apiViewer)
+	api.GET("/users", s.apiUsers, apiAdmin)
+	g.POST("/-/reload", s.reload, apiAdmin)
+}
+
+// localOr admits requests from this machine without a user and sends the
+// rest through guard.
+func (s *Server) localOr(guard echo.MiddlewareFunc) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		guarded := guard(next)
+		return func(c echo.Context) error {
+			if s.fromThisMachine(c.Request()) {
+				return next(c)
+			}
+			return guarded(c)
+		}
+	}
+}
+
+// fromThisMachine reports whether the client (after trusted proxies) is
+// on this host: a loopback address, or the very address the connection
+// arrived on (a self-scrape of a non-loopback listen address).
+func (s *Server) fromThisMachine(r *http.Request) bool {
+	ip := s.o.Auth.ClientIP(r)
+	if !ip.IsValid() {
+		return false
+	}
+	if ip.IsLoopback() {
+		return true
+	}
+	if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		if ap, err := netip.ParseAddrPort(la.String()); err == nil && ap.Addr().Unmap() == ip.Unmap() {
+			// The peer is us only if no trusted proxy stood in between.
+			host, _, _ := net.SplitHostPort(r.RemoteAddr)
+			peer, err := netip.ParseAddr(host)
+			return err == nil && peer.Unmap() == ip.Unmap()
+		}
+	}
+	return false
+}
+
+// securityHeaders keeps pages out of frames and stops MIME sniffing.
+func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'")
+		return next(c)
+	}
 }
 
 // Handler returns the server's HTTP handler, for tests and embedding.
@@ -126,6 +230,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
+		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.o.Logger.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
@@ -144,15 +249,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// reload applies a changed configuration file, like SIGHUP. Only clients
+// reload applies a changed configuration file, like SIGHUP. Only admins
 // on this machine may ask.
 func (s *Server) reload(c echo.Context) error {
 	if s.o.Reload == nil {
 		return ErrNotFound
 	}
-	// The peer address, not a forwarding header a client could forge.
-	host, _, _ := net.SplitHostPort(c.Request().RemoteAddr)
-	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+	if !s.fromThisMachine(c.Request()) {
 		return echo.NewHTTPError(http.StatusForbidden, "reload is allowed from this machine only")
 	}
 	if err := s.o.Reload(c.Request().Context()); err != nil {
@@ -175,6 +278,7 @@ func badParam(field, format string, args ...any) error {
 
 // handleError maps handler errors to status codes with no internals in
 // the body: 400 for bad parameters, 404 for unknown things, 500 otherwise.
+// Pages get an HTML error page, everything else JSON.
 func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
@@ -185,10 +289,15 @@ func (s *Server) handleError(err error, c echo.Context) {
 	switch {
 	case errors.As(err, &pe):
 		code, body = http.StatusBadRequest, map[string]string{"error": pe.Error(), "field": pe.Field}
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, ErrNotFound), errors.Is(err, graphs.ErrUnknownTemplate):
 		code, body = http.StatusNotFound, map[string]string{"error": "not found"}
+	case errors.Is(err, graphs.ErrOptions):
+		code, body = http.StatusBadRequest, map[string]string{"error": err.Error()}
 	case errors.As(err, &he):
 		code, body = he.Code, map[string]string{"error": fmt.Sprint(he.Message)}
+		if code == http.StatusRequestEntityTooLarge {
+			body["error"] = "request body too large (limit 1 MiB)"
+		}
 	case errors.Is(err, context.Canceled):
 		return
 	default:
@@ -198,5 +307,17 @@ func (s *Server) handleError(err error, c echo.Context) {
 		_ = c.NoContent(code)
 		return
 	}
+	if isPage(c) {
+		_ = s.renderStatus(c, code, "error.html", errorPage{base: s.base(c, "Error"), Code: code, Msg: body["error"]})
+		return
+	}
 	_ = c.JSON(code, body)
 }
+
+// isPage says whether a request is for an HTML page rather than the API.
+func isPage(c echo.Context) bool {
+	p := c.Request().URL.Path
+	return c.Request().Method == http.MethodGet && !hasPrefix(p, "/api/") && !hasPrefix(p, "/assets/") && p != "/metrics" && p != "/healthz"
+}
+
+func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }

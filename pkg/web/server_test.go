@@ -1,19 +1,26 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"image/png"
 	"io"
+	"log/slog"
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/saguaro-monitoring/saguaro/graphs"
+	"github.com/saguaro-monitoring/saguaro/pkg/auth"
 	"github.com/saguaro-monitoring/saguaro/pkg/metric"
 )
 
@@ -66,7 +73,18 @@ func (fakeDevices) Devices() []DeviceStatus {
 	}
 }
 
-func newTestServer(t *testing.T) *httptest.Server {
+// testEnv is a server with a user store holding one user per role, each
+// with an API token.
+type testEnv struct {
+	ts     *httptest.Server
+	store  *auth.Store
+	tokens map[auth.Role]string
+	logs   *bytes.Buffer
+}
+
+const testPassword = "correct horse battery"
+
+func newTestEnv(t testing.TB, devices Devices) *testEnv {
 	t.Helper()
 	tmpl := &graphs.Template{
 		Name: "temp", Title: "{device} - temperature", VerticalLabel: "°C",
@@ -76,18 +94,68 @@ func newTestServer(t *testing.T) *httptest.Server {
 	if err := tmpl.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(Options{Graphs: &fakeGraphs{tmpl: tmpl}, Devices: fakeDevices{}, Version: "test"})
+	store, err := auth.Open(filepath.Join(t.TempDir(), "state.db"), auth.WithBcryptCost(bcrypt.MinCost))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(s.Handler())
-	t.Cleanup(ts.Close)
-	return ts
+	t.Cleanup(func() { store.Close() })
+	env := &testEnv{store: store, tokens: map[auth.Role]string{}, logs: &bytes.Buffer{}}
+	log := slog.New(slog.NewTextHandler(&lockedWriter{w: env.logs}, nil))
+	for _, r := range []auth.Role{auth.RoleViewer, auth.RoleEditor, auth.RoleAdmin} {
+		if _, err := store.AddUser(string(r)+"1", r, testPassword); err != nil {
+			t.Fatal(err)
+		}
+		tok, _, err := store.NewToken(string(r)+"1", "test", time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		env.tokens[r] = tok
+	}
+	a, err := auth.NewAuthenticator(store, auth.Options{Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if devices == nil {
+		devices = fakeDevices{}
+	}
+	s, err := New(Options{Graphs: &fakeGraphs{tmpl: tmpl}, Devices: devices, Templates: fakeTemplates{}, Version: "test",
+		Auth: a, Users: store, Logger: log, Reload: func(context.Context) error { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.ts = httptest.NewServer(s.Handler())
+	t.Cleanup(env.ts.Close)
+	return env
 }
 
-func fetch(t *testing.T, url string) (int, http.Header, string) {
+// lockedWriter lets the server's goroutines and the test share a buffer.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func newTestServer(t *testing.T) *httptest.Server { return newTestEnv(t, nil).ts }
+
+// do sends a request with a role's token ("" role: no credentials).
+func (e *testEnv) do(t testing.TB, method, path string, role auth.Role, body io.Reader, hdr ...string) (int, http.Header, string) {
 	t.Helper()
-	res, err := http.Get(url)
+	req, err := http.NewRequest(method, e.ts.URL+path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if role != "" {
+		req.Header.Set("Authorization", "Bearer "+e.tokens[role])
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	res, err := noRedirect.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,8 +164,54 @@ func fetch(t *testing.T, url string) (int, http.Header, string) {
 	return res.StatusCode, res.Header, string(b)
 }
 
+var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// adminToken is the token fetch uses; set by tests that share it.
+var adminToken string
+
+func fetch(t *testing.T, url string) (int, http.Header, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, res.Header, string(b)
+}
+
+type fakeTemplates struct{}
+
+func (fakeTemplates) Templates(context.Context) TemplateStatus {
+	return TemplateStatus{Templates: []TemplateInfo{
+		{Kind: KindDevice, Name: "t", Source: "builtin:t.yaml", Graphs: []string{"temp"}, DataSources: []DataSource{{Metric: "temp", Type: "GAUGE", OID: ".1.3.6.1.4.1.2021.13.16.2.1.3"}}},
+		{Kind: KindGraph, Name: "temp", Source: "builtin:t.yaml"},
+	}}
+}
+
+func (f fakeTemplates) Template(ctx context.Context, kind, name string) (TemplateInfo, error) {
+	for _, t := range f.Templates(ctx).Templates {
+		if t.Kind == kind && t.Name == name {
+			t.YAML = "graphs:\n  - name: temp\n    title: <script>alert(1)</script>\n"
+			return t, nil
+		}
+	}
+	return TemplateInfo{}, ErrNotFound
+}
+
+func (fakeTemplates) Validate(_ context.Context, y []byte) error {
+	if strings.Contains(string(y), "bad") {
+		return fmt.Errorf("template file upload: graphs[0].color: %q is not a colour", "bad")
+	}
+	return nil
+}
+
 func TestPagesAndExports(t *testing.T) {
-	ts := newTestServer(t)
+	env := newTestEnv(t, nil)
+	ts := env.ts
+	adminToken = env.tokens[auth.RoleAdmin]
 	code, _, body := fetch(t, ts.URL+"/healthz")
 	if code != 200 || body != "ok\n" {
 		t.Errorf("healthz: %d %q", code, body)
@@ -109,7 +223,9 @@ func TestPagesAndExports(t *testing.T) {
 		t.Errorf("graph list: %d %s", code, body)
 	}
 
-	res, err := http.Get(ts.URL + "/api/v1/graphs/dev1.temp.png?start=-6h&width=500&height=200")
+	req, _ := http.NewRequest("GET", ts.URL+"/api/v1/graphs/dev1.temp.png?start=-6h&width=500&height=200", nil)
+	req.SetBasicAuth("viewer1", testPassword)
+	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +258,7 @@ func TestPagesAndExports(t *testing.T) {
 		t.Errorf("home with range=1w: %d", code)
 	}
 	code, _, body = fetch(t, ts.URL+"/graph/dev1.temp")
-	if code != 200 || strings.Count(body, "<img") != 4 {
+	if code != 200 || strings.Count(body, "<img") != 5 {
 		t.Errorf("graph page: %d, %d images", code, strings.Count(body, "<img"))
 	}
 	if code, _, _ = fetch(t, ts.URL+"/graph/nope"); code != 404 {
@@ -157,7 +273,9 @@ func TestPagesAndExports(t *testing.T) {
 }
 
 func TestBadParameters(t *testing.T) {
-	ts := newTestServer(t)
+	env := newTestEnv(t, nil)
+	ts := env.ts
+	adminToken = env.tokens[auth.RoleAdmin]
 	cases := []struct {
 		path, field, msg string
 		code             int
@@ -169,10 +287,13 @@ func TestBadParameters(t *testing.T) {
 		{"/api/v1/graphs/dev1.temp.png?end=tomorrow", "end", "not a time", 400},
 		{"/api/v1/graphs/dev1.temp.csv?start=now&end=-1h", "start", "must be before end", 400},
 		{"/api/v1/graphs/dev1.temp.svgz", "format", "not a format", 400},
-		{"/api/v1/graphs/dev1temp", "format", "add .png or .csv", 400},
-		{"/?range=3d", "range", "not a range", 400},
+		{"/api/v1/graphs/dev1temp", "format", "add .png, .svg, .csv or .json", 400},
 		{"/api/v1/graphs/other.png", "", "not found", 404},
 		{"/api/v1/graphs/..%2f..%2fetc%2fpasswd.png", "", "not found", 404},
+	}
+	// Pages answer bad parameters with an HTML page naming the parameter.
+	if code, _, body := fetch(t, ts.URL+"/?range=3d"); code != 400 || !strings.Contains(body, "range: &#34;3d&#34; is not a range") {
+		t.Errorf("page with a bad range: %d %s", code, body)
 	}
 	for _, tc := range cases {
 		t.Run(tc.path, func(t *testing.T) {
