@@ -148,6 +148,7 @@ func TestHandlerRejects(t *testing.T) {
 		{"empty", nil, statusBad},
 		{"truncated", good[:len(good)-3], statusBad},
 		{"garbage", []byte("GET / HTTP/1.0\r\n\r\n"), statusBad},
+		{"huge request id", hugeRequestID(t, good), statusBad},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -386,4 +387,21 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// hugeRequestID rewrites a request's request-id as a 600-byte INTEGER,
+// more than the room the reply header is built in.
+func hugeRequestID(t *testing.T, req []byte) []byte {
+	t.Helper()
+	_, msg, _, _ := readTLV(req)
+	_, _, afterVer, _ := readTLV(msg)
+	_, _, afterComm, _ := readTLV(afterVer)
+	pduTag, pdu, _, _ := readTLV(afterComm)
+	_, _, afterID, _ := readTLV(pdu)
+	id := append([]byte{tagInteger, 0x82, 0x02, 0x58}, make([]byte, 600)...)
+	newPDU := appendLen([]byte{pduTag}, len(id)+len(afterID))
+	newPDU = append(append(newPDU, id...), afterID...)
+	head := msg[:len(msg)-len(afterComm)]
+	out := appendLen([]byte{tagSequence}, len(head)+len(newPDU))
+	return append(append(out, head...), newPDU...)
 }

@@ -187,6 +187,9 @@ func (h *handler) parse(pkt []byte) (request, bool) {
 		return r, false
 	}
 	r.reqIDTLV = rest[:len(rest)-len(after)]
+	if len(r.reqIDTLV) > 10 { // a 32-bit request-id takes at most 7 bytes
+		return r, false
+	}
 	rest = after
 	for _, p := range []*int64{&r.a, &r.b} {
 		if tag, v, rest, err = readTLV(rest); err != nil || tag != tagInteger {

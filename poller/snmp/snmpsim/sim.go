@@ -207,6 +207,9 @@ func (o *Options) fill() error {
 	if o.Community == "" {
 		o.Community = "public"
 	}
+	if len(o.Community) > 200 { // the reply header is built in a fixed room
+		bad("community of %d bytes: at most 200", len(o.Community))
+	}
 	share := func(name string, x float64) {
 		if !(x >= 0 && x <= 1) {
 			bad("%s share %v outside 0..1", name, x)
