@@ -1,8 +1,10 @@
 package rrd
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -272,16 +274,78 @@ func (r *RRD) LastUpdate() time.Time { return time.Unix(r.lastSec, r.lastUsec*10
 // time:value[:value...] with one value per data source, U for unknown.
 // Like rrdtool, arguments are applied in order and the first bad one
 // stops the update with an error; the ones before it stay applied.
+// Options: --template/-t a:b:... names the data sources the values are
+// for (the others are unknown); --skip-past-updates/-s skips updates
+// that are not after the last one instead of stopping.
 func (r *RRD) Update(args ...string) error {
-	for _, a := range args {
-		if err := r.update(a); err != nil {
+	var tmpl []int
+	skip := false
+	values := args
+	hasOpts := slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "-") })
+	if hasOpts {
+		values = nil
+	}
+	for i := 0; hasOpts && i < len(args); i++ {
+		a := args[i]
+		opt, val, hasVal := strings.Cut(a, "=")
+		if strings.HasPrefix(a, "-t") && !strings.HasPrefix(a, "--") {
+			// A short option takes the rest of its word as its value.
+			opt, val, hasVal = "-t", a[2:], len(a) > 2
+		}
+		switch opt {
+		case "--template", "-t":
+			if !hasVal {
+				if i+1 >= len(args) {
+					return fmt.Errorf("update: option %s needs a value", a)
+				}
+				i++
+				val = args[i]
+			}
+			t, err := r.template(val)
+			if err != nil {
+				return fmt.Errorf("update: %w", err)
+			}
+			tmpl = t
+		case "--skip-past-updates", "-s":
+			skip = true
+		default:
+			if strings.HasPrefix(a, "-") {
+				return fmt.Errorf("update: unsupported option %q", a)
+			}
+			values = append(values, a)
+		}
+	}
+	if len(values) == 0 {
+		return fmt.Errorf("update: not enough arguments")
+	}
+	for _, a := range values {
+		if err := r.update(a, tmpl); err != nil {
+			if skip && errors.Is(err, ErrNotAfter) {
+				continue
+			}
 			return err
 		}
 	}
 	return nil
 }
 
-func (r *RRD) update(a string) error {
+// template maps the data source names of an update template to indexes.
+func (r *RRD) template(s string) ([]int, error) {
+	var idx []int
+	for name := range strings.SplitSeq(s, ":") {
+		if len(idx) >= len(r.ds) {
+			return nil, fmt.Errorf("template %q names more data sources than the RRD has", s)
+		}
+		j := slices.Index(r.names, name)
+		if j < 0 {
+			return nil, fmt.Errorf("template %q: unknown data source %q", s, name)
+		}
+		idx = append(idx, j)
+	}
+	return idx, nil
+}
+
+func (r *RRD) update(a string, tmpl []int) error {
 	ts, rest, ok := strings.Cut(a, ":")
 	if !ok {
 		return fmt.Errorf("update %q: expected timestamp not found", a)
@@ -290,8 +354,12 @@ func (r *RRD) update(a string) error {
 	if err != nil {
 		return fmt.Errorf("update %q: %w", a, err)
 	}
-	if n := strings.Count(rest, ":") + 1; n != len(r.ds) {
-		return fmt.Errorf("update %q: expected %d data source readings (got %d)", a, len(r.ds), n)
+	want := len(r.ds)
+	if tmpl != nil {
+		want = len(tmpl)
+	}
+	if n := strings.Count(rest, ":") + 1; n != want {
+		return fmt.Errorf("update %q: expected %d data source readings (got %d)", a, want, n)
 	}
 	if sec < r.lastSec || (sec == r.lastSec && usec <= r.lastUsec) {
 		return fmt.Errorf("update %q: time %d, last update %d (minimum one second step): %w", a, sec, r.lastSec, ErrNotAfter)
@@ -300,9 +368,21 @@ func (r *RRD) update(a string) error {
 		return fmt.Errorf("update %q: more than %d steps after the last update", a, maxUpdateGap)
 	}
 	interval := float64(sec-r.lastSec) + float64(usec-r.lastUsec)/1e6
+	texts := r.texts
+	if tmpl == nil {
+		for i := range texts {
+			texts[i], rest, _ = strings.Cut(rest, ":")
+		}
+	} else {
+		for i := range texts {
+			texts[i] = "U"
+		}
+		for _, j := range tmpl {
+			texts[j], rest, _ = strings.Cut(rest, ":")
+		}
+	}
 	for i, d := range r.ds {
-		v, tail, _ := strings.Cut(rest, ":")
-		rest = tail
+		v := texts[i]
 		rd, err := r.reading(d, v, r.prevText[i], interval)
 		if err != nil {
 			// rrdtool has already taken the readings of the data
@@ -314,7 +394,7 @@ func (r *RRD) update(a string) error {
 			}
 			return fmt.Errorf("update %q: data source %s: %w", a, r.names[i], err)
 		}
-		r.vals[i], r.texts[i] = rd, v
+		r.vals[i] = rd
 	}
 	copy(r.prevText, r.texts)
 	t := time.Unix(sec, usec*1000)
