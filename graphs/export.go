@@ -123,6 +123,7 @@ type jsonRule struct {
 
 type jsonForecast struct {
 	Series      string `json:"series"`
+	Method      string `json:"method"`
 	Legend      string `json:"legend,omitempty"`
 	SlopePerDay jnum   `json:"slope_per_day"`
 	ValueAtEnd  jnum   `json:"value_at_end"`
@@ -171,7 +172,7 @@ func (p *Plan) JSON(w io.Writer) error {
 		d.Rules = append(d.Rules, jr)
 	}
 	for _, f := range p.Forecasts {
-		jf := jsonForecast{Series: f.Name, Legend: f.Legend, SlopePerDay: jnum(f.Slope * 86400),
+		jf := jsonForecast{Series: f.Name, Method: f.Method, Legend: f.Legend, SlopePerDay: jnum(f.Slope * 86400),
 			ValueAtEnd: jnum(f.At(p.End())), Text: f.Text}
 		if f.Threshold != nil {
 			t := jnum(*f.Threshold)

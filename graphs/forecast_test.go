@@ -117,3 +117,91 @@ func TestForecastValidate(t *testing.T) {
 		}
 	}
 }
+
+// seasonalData: 14 days of hourly values 100 + day + 10*sin(2*pi*day),
+// ending at benchEnd (day 14).
+func seasonalData() *fakeQuerier {
+	const n = 14 * 24
+	start := benchEnd.Add(-n * time.Hour).Add(time.Hour)
+	vals := make([]float64, n)
+	for i := range vals {
+		d := float64(i+1) / 24
+		vals[i] = 100 + d + 10*math.Sin(2*math.Pi*d)
+	}
+	q := &fakeQuerier{}
+	q.add(metric.New(metric.NameLabel, "load", metric.DeviceLabel, "router1"), start, time.Hour, vals)
+	return q
+}
+
+func seasonalTemplate() Template {
+	return Template{
+		Name: "seasonal", Title: "{device} seasonal load", Future: "7d",
+		Defs: []Def{{Name: "l", Metric: "load"}},
+		Items: []Item{
+			{Type: "LINE", Ref: "l", Color: "#3366CC", Width: 1, Legend: "Load"},
+			{Type: "FORECAST", Ref: "l", Color: "#CC0000", Legend: "Holt-Winters", Threshold: f64(125), Method: "holt-winters", Season: "1d"},
+			{Type: "FORECAST", Ref: "l", Color: "#888888", Legend: "Linear", Threshold: f64(125)},
+		},
+	}
+}
+
+func TestHoltWinters(t *testing.T) {
+	tm := seasonalTemplate()
+	if err := tm.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	// 14 days at one row per hour: 336 px of plot.
+	w := 14*24 + leftMarginEstimate + rightMargin
+	p, err := NewPlan(context.Background(), seasonalData(), &tm, map[string]string{"device": "router1"},
+		Options{From: benchEnd.Add(-14 * 24 * time.Hour), To: benchEnd, Width: w, Height: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Step != time.Hour {
+		t.Fatalf("step %v", p.Step)
+	}
+	hw := p.Forecasts[0]
+	// The seasonal peak of day 15 (at 15.25 days, 125.25) is the first
+	// above 125: 1.25 days after the end of the data.
+	want := benchEnd.Add(30 * time.Hour)
+	if d := hw.Reaches.Sub(want); d < -3*time.Hour || d > 3*time.Hour {
+		t.Errorf("holt-winters reaches %v (%s), want about %v", hw.Reaches, hw.Text, want)
+	}
+	// Its projection keeps the daily swing.
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, v := range hw.Curve[:24] {
+		lo, hi = math.Min(lo, v), math.Max(hi, v)
+	}
+	if hi-lo < 15 {
+		t.Errorf("projected day swings %v..%v, want about 20", lo, hi)
+	}
+	// The straight line misses the peaks: it reaches 125 only on about
+	// day 25.
+	if lin := p.Forecasts[1]; !lin.Reaches.After(benchEnd.Add(9 * 24 * time.Hour)) {
+		t.Errorf("linear reaches %v (%s)", lin.Reaches, lin.Text)
+	}
+	writeLook(t, "holt-winters.png", mustPNG(t, p))
+
+	short := seasonalTemplate()
+	short.Items[1].Season = "30d"
+	if err := short.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	p2, err := NewPlan(context.Background(), seasonalData(), &short, map[string]string{"device": "router1"},
+		Options{From: benchEnd.Add(-14 * 24 * time.Hour), To: benchEnd, Width: w, Height: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(p2.Forecasts[0].Text, "not enough data for a seasonal forecast") {
+		t.Errorf("30-day season over 14 days: %q", p2.Forecasts[0].Text)
+	}
+	bad := seasonalTemplate()
+	bad.Items[1].Season = ""
+	bad.Items[2].Method = "arima"
+	err = bad.Validate()
+	for _, w := range []string{`season "": want a period`, `method "arima": want linear or holt-winters`} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("error %v lacks %q", err, w)
+		}
+	}
+}

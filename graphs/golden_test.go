@@ -63,6 +63,7 @@ func TestGolden(t *testing.T) {
 		{"forecast-30d", forecastTemplate(130e9), 30 * 24 * time.Hour, "", linearData()},
 		{"log-1w", logTemplate(), 7 * 24 * time.Hour, "", nil},
 		{"right-axis-1d", rightAxisTemplate(), 24 * time.Hour, "", nil},
+		{"holt-winters-14d", seasonalTemplate(), 14 * 24 * time.Hour, "", seasonalData()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tm := tc.tmpl

@@ -456,8 +456,14 @@ func (p *Plan) valueRange() (lo, hi float64) {
 			if math.IsNaN(f.Slope) {
 				continue
 			}
-			see(f.At(time.Unix(int64(x0), 0)))
-			see(f.At(time.Unix(int64(x1), 0)))
+			if f.Method == methodHoltWinters {
+				for _, v := range f.Curve[:min(len(f.Curve), int(p.future/p.Step)+1)] {
+					see(v)
+				}
+			} else {
+				see(f.At(time.Unix(int64(x0), 0)))
+				see(f.At(time.Unix(int64(x1), 0)))
+			}
 			if f.Threshold != nil {
 				see(*f.Threshold)
 			}

@@ -95,6 +95,10 @@ type Item struct {
 	Format string    `yaml:"format"`
 	// Threshold is the value a FORECAST's trend is projected to reach.
 	Threshold *float64 `yaml:"threshold"`
+	// Method of a FORECAST: linear (default, least squares) or
+	// holt-winters (additive, with a seasonal period of Season, e.g. "1d").
+	Method string `yaml:"method"`
+	Season string `yaml:"season"`
 }
 
 // Item types.
@@ -329,6 +333,18 @@ func (t *Template) compile() (*compiled, error) {
 			if it.Threshold != nil && !isFinite(*it.Threshold) {
 				add("%s: threshold must be a finite number", iw)
 			}
+			switch it.Method {
+			case "", methodLinear:
+				if it.Season != "" {
+					add("%s: only the holt-winters method takes a season", iw)
+				}
+			case methodHoltWinters:
+				if d, err := parseHorizon(it.Season); err != nil || d <= 0 {
+					add("%s: season %q: want a period such as 1d or 1w", iw, it.Season)
+				}
+			default:
+				add("%s: method %q: want linear or holt-winters", iw, it.Method)
+			}
 		case TypeHRule:
 			switch {
 			case it.Value != nil && it.Ref != "":
@@ -382,8 +398,8 @@ func (t *Template) compile() (*compiled, error) {
 		if it.Value != nil && it.Type != TypeHRule {
 			add("%s: only HRULE takes a value", iw)
 		}
-		if it.Threshold != nil && it.Type != TypeForecast {
-			add("%s: only FORECAST takes a threshold", iw)
+		if (it.Threshold != nil || it.Method != "" || it.Season != "") && it.Type != TypeForecast {
+			add("%s: only FORECAST takes a threshold, method or season", iw)
 		}
 	}
 	if len(errs) > 0 {
