@@ -88,7 +88,7 @@ func parseCase(file, src string) (*rrdCase, error) {
 func (c *rrdCase) addStart() error {
 	step := int64(300)
 	for i, a := range c.create {
-		opt, val, has := strings.Cut(a, "=")
+		opt, val, has := splitOpt(a)
 		switch opt {
 		case "--start", "-b":
 			return nil

@@ -56,6 +56,19 @@ var (
 	maxUpdateGap int64 = 1 << 24
 )
 
+// splitOpt splits an option word as rrdtool's option parser does: a long
+// option may carry its value after "=", a short one in the rest of the
+// word ("-s60").
+func splitOpt(a string) (opt, val string, hasVal bool) {
+	if strings.HasPrefix(a, "--") {
+		return strings.Cut(a, "=")
+	}
+	if len(a) > 2 && a[0] == '-' && !isDigit(a[1]) {
+		return a[:2], a[2:], true
+	}
+	return a, "", false
+}
+
 // DSDef is one data source of an RRD.
 type DSDef struct {
 	Name string
@@ -83,7 +96,7 @@ func Create(args ...string) (*RRD, error) {
 	var dsArgs, rraArgs []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
-		opt, val, hasVal := strings.Cut(a, "=")
+		opt, val, hasVal := splitOpt(a)
 		switch opt {
 		case "--step", "-s", "--start", "-b":
 			if !hasVal {
@@ -110,6 +123,9 @@ func Create(args ...string) (*RRD, error) {
 				start = n
 			}
 		case "--no-overwrite", "-O":
+			if hasVal {
+				return nil, fmt.Errorf("create: option %s takes no value", a)
+			}
 		default:
 			switch {
 			case strings.HasPrefix(a, "DS:"):
@@ -287,11 +303,7 @@ func (r *RRD) Update(args ...string) error {
 	}
 	for i := 0; hasOpts && i < len(args); i++ {
 		a := args[i]
-		opt, val, hasVal := strings.Cut(a, "=")
-		if strings.HasPrefix(a, "-t") && !strings.HasPrefix(a, "--") {
-			// A short option takes the rest of its word as its value.
-			opt, val, hasVal = "-t", a[2:], len(a) > 2
-		}
+		opt, val, hasVal := splitOpt(a)
 		switch opt {
 		case "--template", "-t":
 			if !hasVal {
@@ -307,6 +319,9 @@ func (r *RRD) Update(args ...string) error {
 			}
 			tmpl = t
 		case "--skip-past-updates", "-s":
+			if hasVal {
+				return fmt.Errorf("update: option %s takes no value", a)
+			}
 			skip = true
 		default:
 			if strings.HasPrefix(a, "-") {
@@ -580,7 +595,7 @@ func (r *RRD) Fetch(args ...string) (*Fetched, error) {
 	align := false
 	for i := 0; i < len(args); i++ {
 		a := args[i]
-		opt, val, hasVal := strings.Cut(a, "=")
+		opt, val, hasVal := splitOpt(a)
 		switch opt {
 		case "--start", "-s", "--end", "-e", "--resolution", "-r":
 			if !hasVal {
@@ -604,6 +619,9 @@ func (r *RRD) Fetch(args ...string) (*Fetched, error) {
 				endStr = val
 			}
 		case "--align-start", "-a":
+			if hasVal {
+				return nil, fmt.Errorf("fetch: option %s takes no value", a)
+			}
 			align = true
 		default:
 			if strings.HasPrefix(a, "-") || cfName != "" {
