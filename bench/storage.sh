@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# storage.sh — Saguaro's storage against rrdtool and rrdcached, in one run on
+# one machine, printed as ratios.
+#
+#   rrdtool:   the poller pattern (one value per data source per cycle)
+#              through one `rrdtool -` process, N_FILES Cacti-like RRDs
+#              (1 GAUGE DS, step 60, AVERAGE+MAX at 1m/5m/30m/2h), CYCLES
+#              cycles; the same through rrdcached (enqueue, then FLUSHALL
+#              until its queue is empty).
+#   Saguaro:   go test -bench in ./storage: ingest of 10,000 data sources
+#              including every tier, read of one data source for 1 day and
+#              1 year at about 800 points, bytes per raw value on disk after
+#              compaction, peak RSS.
+#
+# Every figure has a wall and a CPU-second rate where it applies: the
+# machine may be shared, and CPU-based figures are the steadier ones.
+# Bounded: each command runs under `timeout`, loops are bounded by N_FILES
+# and CYCLES, benchmarks by -benchtime. Work dir: a mktemp directory,
+# removed at exit; rrdcached is started and stopped by its PID.
+#
+# Usage: bench/storage.sh            (N_FILES=1000 CYCLES=10 BENCHTIME=30x)
+# (BENCHTIME applies to the ingest and read benchmarks; the disk one runs once.)
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+N=${N_FILES:-1000}
+CYC=${CYCLES:-10}
+BT=${BENCHTIME:-30x}
+TO=600
+W=$(mktemp -d /tmp/saguaro-storage-bench.XXXXXX)
+D=$W/d
+CACHED_PID=""
+cleanup() {
+  if [ -n "$CACHED_PID" ]; then kill "$CACHED_PID" 2>/dev/null || true; wait "$CACHED_PID" 2>/dev/null || true; fi
+  rm -rf "$W"
+}
+trap cleanup EXIT
+mkdir -p "$D"
+
+for b in rrdtool go bc awk; do
+  command -v $b >/dev/null || { echo "storage.sh: $b is not installed (make test installs rrdtool)" >&2; exit 1; }
+done
+
+TCK=$(getconf CLK_TCK)
+now_ns() { date +%s%N; }
+ms_since() { echo "scale=3; ($(date +%s%N) - $1) / 1000000" | bc; }
+child_ticks() { awk '{print $16 + $17}' /proc/$$/stat; }
+cpu_since() { echo "scale=3; ($(child_ticks) - $1) / $TCK" | bc; }
+per_s() { echo "scale=0; $1 * 1000 / $2" | bc; }     # per_s COUNT MS
+per_cpu() { echo "scale=0; $1 / $2" | bc; }           # per_cpu COUNT CPU_S
+ratio() { echo "scale=1; $1 / $2" | bc; }
+noerr() { ! grep -m1 ERROR >&2; }
+
+echo "# bench/storage.sh N_FILES=$N CYCLES=$CYC BENCHTIME=$BT"
+echo "# $(rrdtool --version | head -1); $(go version)"
+echo "# host: $(nproc) cores, loadavg $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ)"
+
+# ---------- rrdtool: poller pattern ----------
+END=1767225600
+T0=$((END - 86400 - 60))
+RRAS="RRA:AVERAGE:0.5:1:1440 RRA:AVERAGE:0.5:5:2016 RRA:AVERAGE:0.5:30:1488 RRA:AVERAGE:0.5:120:4380
+      RRA:MAX:0.5:1:1440 RRA:MAX:0.5:5:2016 RRA:MAX:0.5:30:1488 RRA:MAX:0.5:120:4380"
+rrdtool create "$W/tmpl.rrd" --start $T0 --step 60 DS:val:GAUGE:120:U:U $RRAS
+reset_files() { rm -f "$D"/*.rrd; for ((i = 0; i < N; i++)); do cp "$W/tmpl.rrd" "$D/f$i.rrd"; done; sync; }
+awk -v n=$N -v c=$CYC -v t0=$((END - 86400)) -v d="$D" 'BEGIN { srand(7);
+  for (k = 1; k <= c; k++) for (i = 0; i < n; i++)
+    printf "%s/f%d.rrd %d:%.3f\n", d, i, t0 + 60 * k, 50 + 40 * rand() }' > "$W/cycles.txt"
+UP=$((N * CYC))
+reset_files
+t=$(now_ns); c=$(child_ticks)
+sed 's/^/update /' "$W/cycles.txt" | timeout $TO rrdtool - | noerr
+ms=$(ms_since "$t"); cs=$(cpu_since "$c")
+RRD_WALL=$(per_s $UP "$ms"); RRD_CPU=$(per_cpu $UP "$cs")
+echo "rrdtool poller pattern ($CYC cycles x $N files, one 'rrdtool -'): $RRD_WALL updates/s wall, $RRD_CPU /CPU-s"
+echo "rrdtool file per data source: $(stat -c %s "$W/tmpl.rrd") bytes"
+
+CACHED_WALL=""
+if command -v rrdcached >/dev/null; then
+  reset_files
+  SOCK=$W/rrdcached.sock
+  rrdcached -g -F -l "unix:$SOCK" -b "$D" -B -w 3600 -f 7200 -t 4 -p "$W/rrdcached.pid" >"$W/rrdcached.log" 2>&1 &
+  CACHED_PID=$!
+  for ((i = 0; i < 100; i++)); do [ -S "$SOCK" ] && break; sleep 0.05; done
+  [ -S "$SOCK" ] || { echo "rrdcached did not start" >&2; exit 1; }
+  t=$(now_ns); c=$(child_ticks)
+  sed "s|^|update --daemon unix:$SOCK |" "$W/cycles.txt" | timeout $TO rrdtool - | noerr
+  # FLUSHALL, then wait (bounded) until the daemon's queue is empty.
+  timeout 120 python3 - "$SOCK" <<'EOF'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); f = s.makefile("rw")
+def cmd(c):
+    f.write(c + "\n"); f.flush(); head = f.readline().split(" ", 1)
+    return [f.readline().strip() for _ in range(max(int(head[0]), 0))]
+cmd("FLUSHALL")
+for _ in range(12000):
+    st = dict(l.split(": ", 1) for l in cmd("STATS"))
+    if st.get("QueueLength") == "0" and st.get("TreesQueued", "0") == "0":
+        break
+    time.sleep(0.01)
+EOF
+  ms=$(ms_since "$t")
+  kill "$CACHED_PID"; wait "$CACHED_PID" 2>/dev/null || true; CACHED_PID=""
+  cs=$(cpu_since "$c")
+  CACHED_WALL=$(per_s $UP "$ms"); CACHED_CPU=$(per_cpu $UP "$cs")
+  echo "rrdcached poller pattern (enqueue + flush): $CACHED_WALL updates/s wall, $CACHED_CPU /CPU-s (client + daemon)"
+else
+  echo "rrdcached: not installed, no rrdcached figures (apt-get install rrdcached)"
+fi
+
+# ---------- Saguaro ----------
+cd "$ROOT"
+OUT=$W/go-bench.txt
+gobench() { timeout $TO go test -run '^$' -bench "$1" -benchtime "$2" -count 1 ./storage/ >> "$OUT" 2>&1 || { cat "$OUT" >&2; exit 1; }; }
+gobench 'Ingest' "$BT"
+gobench 'Select' "$BT"
+gobench 'Disk' 1x   # one day of 1,000 data sources, compacted
+grep -E '^Benchmark' "$OUT"
+metric() { # metric BENCH_REGEX UNIT -> value
+  awk -v b="$1" -v u="$2" '$1 ~ b { for (i = 3; i < NF; i++) if ($(i+1) == u) { print $i; exit } }' "$OUT"
+}
+ING=$(metric '^BenchmarkIngest' 'samples/s'); ING_CPU=$(metric '^BenchmarkIngest' 'samples/cpu-s')
+RSS=$(metric '^BenchmarkIngest' 'peak-RSS-MiB')
+DAY_NS=$(metric 'span=24h0m0s' 'ns/op'); YEAR_NS=$(metric 'span=8760h0m0s' 'ns/op')
+RAWB=$(metric '^BenchmarkDisk' 'raw-bytes/sample'); ALLB=$(metric '^BenchmarkDisk' 'all-bytes/sample')
+ms() { echo "scale=3; $1 / 1000000" | bc; }
+
+echo
+echo "== Saguaro storage vs rrdtool (same run, same machine) =="
+printf '%-52s %14s %14s %s\n' "figure" "Saguaro" "reference" "ratio / target"
+printf '%-52s %14s %14s %sx (target >= 10x)\n' "ingest incl. tiers, 10k series, samples/s wall" "$ING" "$RRD_WALL" "$(ratio "$ING" "$RRD_WALL")"
+printf '%-52s %14s %14s %sx\n' "ingest, samples per CPU-second" "$ING_CPU" "$RRD_CPU" "$(ratio "$ING_CPU" "$RRD_CPU")"
+[ -n "$CACHED_WALL" ] && printf '%-52s %14s %14s %sx\n' "ingest vs rrdcached (enqueue + flush), wall" "$ING" "$CACHED_WALL" "$(ratio "$ING" "$CACHED_WALL")"
+printf '%-52s %14s %14s %s\n' "ingest, absolute (target >= 1,000,000/s)" "$ING" "1000000" "$(ratio "$ING" 1000000)x of target"
+printf '%-52s %14s %14s %s\n' "read 1 series, 1 day, ~800 points, ms" "$(ms "$DAY_NS")" "1" "(target < 1 ms)"
+printf '%-52s %14s %14s %s\n' "read 1 series, 1 year, ~800 points, ms" "$(ms "$YEAR_NS")" "2" "(target < 2 ms)"
+printf '%-52s %14s %14s %s\n' "disk, bytes per raw value after compaction" "$RAWB" "2" "(target < 2)"
+printf '%-52s %14s %14s %s\n' "disk, bytes per raw value incl. all tiers" "$ALLB" "-" ""
+printf '%-52s %14s %14s %s\n' "peak RSS during 10k-series ingest, MiB" "$RSS" "300" "(target < 300)"
