@@ -127,12 +127,12 @@ func (c *Catalog) combinations(ctx context.Context, t *Template, device string) 
 	for _, l := range t.Per {
 		var next []map[string]string
 		for _, vars := range combos {
-			sel := metric.Selector{metric.Eq(metric.NameLabel, t.Defs[0].Metric), metric.Eq(metric.DeviceLabel, device)}
+			sel := append(metric.Selector(nil), t.compiled.defSel[0]...)
+			if t.Defs[0].Device == "" {
+				sel = append(sel, metric.Eq(metric.DeviceLabel, device))
+			}
 			for _, k := range sortedKeys(vars) {
 				sel = append(sel, metric.Eq(k, vars[k]))
-			}
-			for _, k := range sortedKeys(t.Defs[0].Match) {
-				sel = append(sel, metric.Eq(k, t.Defs[0].Match[k]))
 			}
 			vals, err := c.q.LabelValues(ctx, l, sel)
 			if err != nil {

@@ -27,6 +27,8 @@
 //	future: 30d                      # extend the time axis for FORECAST (d, w, y or a Go duration)
 //	defs:                            # __name__=metric, device=<device>, per labels, plus match
 //	  - {name: in, metric: if_in_octets, cf: AVERAGE, match: {direction: in}}
+//	  - {name: all, metric: if_in_octets, match: {ifName: "~eth.*"}}   # "~": regex; matches are summed
+//	  - {name: wan, metric: if_in_octets, device: "~core-.*", match: {ifName: wan0}}  # across devices
 //	cdefs:                           # rrdtool RPN over defs and earlier cdefs
 //	  - {name: in_bits, rpn: "in,8,*"}
 //	vdefs:                           # one value per series (and a time for MAXIMUM, MINIMUM, FIRST, LAST)
@@ -34,6 +36,7 @@
 //	items:
 //	  - {type: AREA, ref: in_bits, color: "#00CF00", legend: Inbound}
 //	  - {type: STACK, ref: x, color: "#FF000080", legend: "..."}   # on the previous AREA/LINE/STACK
+//	  - {type: AREA, ref: all, each: true, color: "#00CF00", legend: "{ifName}"}  # one per series, stacked
 //	  - {type: LINE, ref: x, color: "#002A97", width: 2, dashes: [4, 2], legend: "..."}
 //	  - {type: TICK, ref: x, color: "#FF8800"}          # marks where x is known and not 0
 //	  - {type: HRULE, ref: p95, color: "#FF00FF", legend: 95th}   # or value: 1e6

@@ -42,17 +42,18 @@ func (p *Plan) buildLegend(vars map[string]string) []LegendLine {
 		}
 	}
 	si, ri, fi := 0, 0, 0 // next plan series, rule and forecast
-	for _, it := range t.Items {
+	for i, it := range t.Items {
 		switch it.Type {
 		case TypeArea, TypeLine, TypeStack, TypeTick:
-			s := p.Series[si]
-			si++
-			if it.Legend != "" {
-				flush()
-				col := s.Color
-				cur = &LegendLine{Color: &col, Dashed: len(s.Dashes) > 0, Line: s.Type == TypeLine}
-				add(s.Legend)
+			for _, s := range p.Series[si : si+p.itemSeries[i]] {
+				if it.Legend != "" || it.Each {
+					flush()
+					col := s.Color
+					cur = &LegendLine{Color: &col, Dashed: len(s.Dashes) > 0, Line: s.Type == TypeLine}
+					add(s.Legend)
+				}
 			}
+			si += p.itemSeries[i]
 		case TypeHRule, TypeVRule:
 			r := p.Rules[ri]
 			ri++

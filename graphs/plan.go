@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/saguaro-monitoring/saguaro/graphs/rpn"
@@ -87,6 +89,9 @@ type Plan struct {
 	opts   Options
 	tmpl   *Template
 	future time.Duration
+	// itemSeries is how many Series each item added (Each items add one
+	// per matched series).
+	itemSeries []int
 }
 
 // PlanSeries is one drawn series.
@@ -170,12 +175,12 @@ func NewPlan(ctx context.Context, q Querier, t *Template, vars map[string]string
 	raw := make([][]metric.Series, len(t.Defs))
 	step := time.Duration(0)
 	for i, d := range t.Defs {
-		sel := metric.Selector{metric.Eq(metric.NameLabel, d.Metric), metric.Eq(metric.DeviceLabel, vars[metric.DeviceLabel])}
+		sel := append(metric.Selector(nil), c.defSel[i]...)
+		if d.Device == "" {
+			sel = append(sel, metric.Eq(metric.DeviceLabel, vars[metric.DeviceLabel]))
+		}
 		for _, l := range t.Per {
 			sel = append(sel, metric.Eq(l, vars[l]))
-		}
-		for _, k := range sortedKeys(d.Match) {
-			sel = append(sel, metric.Eq(k, d.Match[k]))
 		}
 		ss, err := q.Select(ctx, metric.Query{Match: sel, From: o.From.Add(-c.lookback), To: o.To, Step: want, CF: c.cfs[i]})
 		if err != nil {
@@ -221,6 +226,21 @@ func NewPlan(ctx context.Context, q Querier, t *Template, vars map[string]string
 	for i := range all {
 		all[i] = all[i][lb:]
 	}
+	// Items drawn once per series keep each series apart.
+	each := map[int][]eachSeries{}
+	for _, it := range t.Items {
+		j := c.varIdx[it.Ref]
+		if _, done := each[j]; !it.Each || done {
+			continue
+		}
+		ss := slices.Clone(raw[j])
+		slices.SortFunc(ss, func(a, b metric.Series) int { return naturalCompare(a.Labels.String(), b.Labels.String()) })
+		list := []eachSeries{}
+		for _, s := range ss {
+			list = append(list, eachSeries{labels: s.Labels, values: resample([]metric.Series{s}, c.cfs[j], first-int64(lb)*stepS, stepS, rows+lb)[lb:]})
+		}
+		each[j] = list
+	}
 	rows -= lb
 	first += int64(lb) * stepS
 	p.Start = time.Unix(first, 0).UTC()
@@ -233,10 +253,17 @@ func NewPlan(ctx context.Context, q Querier, t *Template, vars map[string]string
 	}
 
 	var top []float64 // what the next STACK sits on
+	p.itemSeries = make([]int, len(t.Items))
 	for i, it := range t.Items {
 		col := c.colors[i]
+		before := len(p.Series)
 		switch it.Type {
 		case TypeArea, TypeLine, TypeStack, TypeTick:
+			if it.Each {
+				top = p.appendEach(it, col, each[c.varIdx[it.Ref]], vars, top)
+				p.itemSeries[i] = len(p.Series) - before
+				continue
+			}
 			vals := all[c.varIdx[it.Ref]]
 			s := PlanSeries{Type: it.Type, Name: it.Ref, Legend: expand(it.Legend, vars), Color: col,
 				Width: it.Width, Dashes: it.Dashes, Values: vals}
@@ -251,6 +278,7 @@ func NewPlan(ctx context.Context, q Querier, t *Template, vars map[string]string
 			}
 			s.Current, s.Average, s.Maximum = stats(vals)
 			p.Series = append(p.Series, s)
+			p.itemSeries[i] = 1
 		case TypeHRule:
 			r := Rule{Type: it.Type, Color: col, Width: max(it.Width, 1), Dashes: it.Dashes, Legend: expand(it.Legend, vars)}
 			if it.Value != nil {
@@ -594,4 +622,62 @@ func (p *Plan) logRange() (lo, hi float64) {
 		hi = lo * 10
 	}
 	return lo, hi
+}
+
+// appendEach adds one drawn series per series of an Each item, stacking
+// AREA and STACK ones, and returns the new stack top.
+func (p *Plan) appendEach(it Item, col color.NRGBA, list []eachSeries, vars map[string]string, top []float64) []float64 {
+	for k, es := range list {
+		typ := it.Type
+		if k > 0 && typ == TypeArea {
+			typ = TypeStack
+		}
+		lv := es.labels.Map()
+		for name, v := range vars {
+			if _, ok := lv[name]; !ok {
+				lv[name] = v
+			}
+		}
+		s := PlanSeries{Type: typ, Name: it.Ref, Legend: expand(it.Legend, lv), Color: col,
+			Width: it.Width, Dashes: it.Dashes, Values: es.values}
+		if it.Legend == "" {
+			s.Legend = seriesName(es.labels)
+		}
+		if k > 0 {
+			s.Color = palette[(k-1)%len(palette)]
+		}
+		if s.Width == 0 && typ == TypeLine {
+			s.Width = 1
+		}
+		if typ == TypeStack {
+			s.Base = top
+		}
+		top = stackTop(s.Base, es.values)
+		s.Current, s.Average, s.Maximum = stats(es.values)
+		p.Series = append(p.Series, s)
+	}
+	return top
+}
+
+type eachSeries struct {
+	labels metric.Labels
+	values []float64
+}
+
+// palette colours the second and later series of an Each item.
+var palette = []color.NRGBA{
+	{0x1F, 0x77, 0xB4, 0xFF}, {0xFF, 0x7F, 0x0E, 0xFF}, {0x2C, 0xA0, 0x2C, 0xFF}, {0xD6, 0x27, 0x28, 0xFF},
+	{0x94, 0x67, 0xBD, 0xFF}, {0x8C, 0x56, 0x4B, 0xFF}, {0xE3, 0x77, 0xC2, 0xFF}, {0x7F, 0x7F, 0x7F, 0xFF},
+	{0xBC, 0xBD, 0x22, 0xFF}, {0x17, 0xBE, 0xCF, 0xFF},
+}
+
+// seriesName names a series by its label values other than the metric.
+func seriesName(ls metric.Labels) string {
+	var parts []string
+	for _, l := range ls {
+		if l.Name != metric.NameLabel {
+			parts = append(parts, l.Value)
+		}
+	}
+	return strings.Join(parts, " ")
 }

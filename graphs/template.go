@@ -50,11 +50,17 @@ type RightAxis struct {
 // Def selects one series: __name__=Metric, device=<the device>, one
 // equality matcher per `per` label, plus Match. When several series match,
 // their known values are summed per row.
+//
+// A Match value starting with "~" is a regular expression (fully
+// anchored), and Device replaces the graph's device: "~core-.*" sums one
+// interface over many devices. Aggregates like Cacti's are a Def matching
+// many series, summed, or drawn one per series with an item's Each.
 type Def struct {
 	Name   string            `yaml:"name"`
 	Metric string            `yaml:"metric"`
 	CF     string            `yaml:"cf"` // AVERAGE (default), MIN, MAX, LAST
 	Match  map[string]string `yaml:"match"`
+	Device string            `yaml:"device"`
 }
 
 // CDef computes a series from defs and earlier cdefs with rrdtool RPN.
@@ -99,6 +105,11 @@ type Item struct {
 	// holt-winters (additive, with a seasonal period of Season, e.g. "1d").
 	Method string `yaml:"method"`
 	Season string `yaml:"season"`
+	// Each draws an AREA, STACK or LINE of a def once per series it
+	// matches (stacked for AREA and STACK), in the order of their labels,
+	// with Legend expanded from each series' labels ("{ifName}") and
+	// colours after the first from a palette.
+	Each bool `yaml:"each"`
 }
 
 // Item types.
@@ -130,6 +141,7 @@ type compiled struct {
 	colors   []color.NRGBA  // per item
 	vdefIdx  map[string]int
 	vdefFunc []vdefFunc
+	defSel   []metric.Selector // per def: name, match and device matchers known at load
 	future   time.Duration
 	lookback time.Duration // history the cdefs read before the first row
 }
@@ -254,14 +266,28 @@ func (t *Template) compile() (*compiled, error) {
 			}
 		}
 		c.cfs = append(c.cfs, cf)
-		for k := range d.Match {
+		sel := metric.Selector{metric.Eq(metric.NameLabel, d.Metric)}
+		for _, k := range sortedKeys(d.Match) {
 			switch {
 			case !labelRe.MatchString(k):
 				add("defs[%d] %q: match label %q: not a label name", i, d.Name, k)
 			case k == metric.NameLabel || k == metric.DeviceLabel || per[k]:
 				add("defs[%d] %q: match label %q is set by the graph itself", i, d.Name, k)
 			}
+			m, err := matcher(k, d.Match[k])
+			if err != nil {
+				add("defs[%d] %q: match: %v", i, d.Name, err)
+			}
+			sel = append(sel, m)
 		}
+		if d.Device != "" {
+			m, err := matcher(metric.DeviceLabel, d.Device)
+			if err != nil {
+				add("defs[%d] %q: device: %v", i, d.Name, err)
+			}
+			sel = append(sel, m)
+		}
+		c.defSel = append(c.defSel, sel)
 	}
 	for i, cd := range t.CDefs {
 		ok := declare("cdefs", i, cd.Name)
@@ -317,6 +343,13 @@ func (t *Template) compile() (*compiled, error) {
 			}
 		}
 		needColor := true
+		if it.Each {
+			if it.Type != TypeArea && it.Type != TypeStack && it.Type != TypeLine {
+				add("%s: only AREA, STACK and LINE take each", iw)
+			} else if j, ok := c.varIdx[it.Ref]; ok && j >= len(t.Defs) {
+				add("%s: each needs a def, not a cdef", iw)
+			}
+		}
 		switch it.Type {
 		case TypeArea, TypeLine:
 			series()
@@ -472,4 +505,13 @@ func parseHorizon(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("must be from 0 to 10 years")
 	}
 	return d, nil
+}
+
+// matcher is an equality matcher, or a regular expression for a value
+// starting with "~".
+func matcher(name, value string) (metric.Matcher, error) {
+	if strings.HasPrefix(value, "~") {
+		return metric.Re(name, value[1:])
+	}
+	return metric.Eq(name, value), nil
 }
