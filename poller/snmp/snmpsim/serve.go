@@ -383,9 +383,19 @@ func (w *Walk) search(oid []uint32) (int, bool) {
 	return slices.BinarySearchFunc(w.oids, oid, slices.Compare[[]uint32])
 }
 
+// lookup is search for a request's varbind: most requests name OIDs the
+// walk has (GETs, and GETNEXTs of a walk's previous answer), found by
+// their encoding in one map probe; the rest are searched.
+func (w *Walk) lookup(vb reqVarbind) (int, bool) {
+	if k, ok := w.byTLV[string(vb.oidTLV)]; ok {
+		return int(k), true
+	}
+	return w.search(vb.oid)
+}
+
 func (h *handler) get(w *Walk, b []byte, v1 bool) ([]byte, int, int) {
 	for i, vb := range h.vbs {
-		k, found := w.search(vb.oid)
+		k, found := w.lookup(vb)
 		if found && !(v1 && w.entries[k].tag == tagCounter64) {
 			if !h.fits(b, &w.entries[k]) {
 				return b, errTooBig, 0
@@ -406,8 +416,8 @@ func (h *handler) get(w *Walk, b []byte, v1 bool) ([]byte, int, int) {
 
 // next returns the index of the first entry after oid, skipping Counter64
 // for SNMPv1; len(entries) at the end of the MIB view.
-func (w *Walk) next(oid []uint32, v1 bool) int {
-	k, found := w.search(oid)
+func (w *Walk) next(vb reqVarbind, v1 bool) int {
+	k, found := w.lookup(vb)
 	if found {
 		k++
 	}
@@ -419,7 +429,7 @@ func (w *Walk) next(oid []uint32, v1 bool) int {
 
 func (h *handler) getNext(w *Walk, b []byte, v1 bool) ([]byte, int, int) {
 	for i, vb := range h.vbs {
-		k := w.next(vb.oid, v1)
+		k := w.next(vb, v1)
 		if k < len(w.entries) {
 			if !h.fits(b, &w.entries[k]) {
 				return b, errTooBig, 0
@@ -446,7 +456,7 @@ func (h *handler) getBulk(w *Walk, b []byte, nonRep, maxRep int) ([]byte, int) {
 	count := 0
 	nonRep = min(nonRep, len(h.vbs))
 	for _, vb := range h.vbs[:nonRep] {
-		if k := w.next(vb.oid, false); k < len(w.entries) {
+		if k := w.next(vb, false); k < len(w.entries) {
 			if !h.fits(b, &w.entries[k]) {
 				return b, count
 			}
@@ -465,7 +475,7 @@ func (h *handler) getBulk(w *Walk, b []byte, nonRep, maxRep int) ([]byte, int) {
 	}
 	h.cur, h.start = h.cur[:0], h.start[:0]
 	for _, vb := range reps {
-		k := w.next(vb.oid, false)
+		k := w.next(vb, false)
 		h.cur, h.start = append(h.cur, k), append(h.start, k)
 	}
 	for rep := 0; rep < maxRep; rep++ {

@@ -58,8 +58,9 @@ type entry struct {
 type Walk struct {
 	Name      string
 	entries   []entry
-	oids      [][]uint32 // entries[i].oid, apart for a cache-friendly search
-	ifIndexes []uint32   // the ifTable's indexes, sorted
+	oids      [][]uint32       // entries[i].oid, apart for a cache-friendly search
+	byTLV     map[string]int32 // BER-encoded OID -> entry: exact matches without a search
+	ifIndexes []uint32         // the ifTable's indexes, sorted
 }
 
 // Len returns the number of OIDs in the capture.
@@ -272,8 +273,10 @@ func (w *Walk) finish() error {
 
 func (w *Walk) indexOIDs() {
 	w.oids = make([][]uint32, len(w.entries))
+	w.byTLV = make(map[string]int32, len(w.entries))
 	for i := range w.entries {
 		w.oids[i] = w.entries[i].oid
+		w.byTLV[string(appendOIDTLV(nil, w.entries[i].oid))] = int32(i)
 	}
 }
 
