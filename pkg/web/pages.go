@@ -339,7 +339,8 @@ func (s *Server) graphPage(c echo.Context) error {
 		View: view{Path: "/graph/" + id, Range: r, PerPage: defaultPerPage}}
 	for _, k := range []string{"1d", "1w", "1m", "1y"} {
 		p, _ := presetByKey(k)
-		d.Views = append(d.Views, graphView{Label: "Last " + p.Label, Query: "start=" + p.Start + "&width=" + strconv.Itoa(fullW) + "&height=" + strconv.Itoa(fullH)})
+		pv := view{Range: timeRange{Start: p.Start, End: "now"}}
+		d.Views = append(d.Views, graphView{Label: "Last " + p.Label, Query: pv.Img(id, "png", fullW, fullH)})
 	}
 	for _, f := range []string{"png", "svg", "csv", "json"} {
 		d.Exports = append(d.Exports, graphView{Label: strings.ToUpper(f), Query: f})

@@ -76,6 +76,7 @@ func (fakeDevices) Devices() []DeviceStatus {
 // testEnv is a server with a user store holding one user per role, each
 // with an API token.
 type testEnv struct {
+	srv    *Server
 	ts     *httptest.Server
 	store  *auth.Store
 	tokens map[auth.Role]string
@@ -84,7 +85,10 @@ type testEnv struct {
 
 const testPassword = "correct horse battery"
 
-func newTestEnv(t testing.TB, devices Devices) *testEnv {
+func newTestEnv(t testing.TB, devices Devices) *testEnv { return newTestEnvWith(t, nil, devices) }
+
+// newTestEnvWith serves g (nil: one temperature graph of dev1).
+func newTestEnvWith(t testing.TB, g Graphs, devices Devices) *testEnv {
 	t.Helper()
 	tmpl := &graphs.Template{
 		Name: "temp", Title: "{device} - temperature", VerticalLabel: "°C",
@@ -118,11 +122,15 @@ func newTestEnv(t testing.TB, devices Devices) *testEnv {
 	if devices == nil {
 		devices = fakeDevices{}
 	}
-	s, err := New(Options{Graphs: &fakeGraphs{tmpl: tmpl}, Devices: devices, Templates: fakeTemplates{}, Version: "test",
+	if g == nil {
+		g = &fakeGraphs{tmpl: tmpl}
+	}
+	s, err := New(Options{Graphs: g, Devices: devices, Templates: fakeTemplates{}, Version: "test",
 		Auth: a, Users: store, Logger: log, Reload: func(context.Context) error { return nil }})
 	if err != nil {
 		t.Fatal(err)
 	}
+	env.srv = s
 	env.ts = httptest.NewServer(s.Handler())
 	t.Cleanup(env.ts.Close)
 	return env

@@ -226,3 +226,13 @@ func (v view) RangeQuery() string {
 	}
 	return q.Encode()
 }
+
+// Img is the URL of a graph export in this view's range.
+func (v view) Img(id, format string, width, height int) string {
+	return "/api/v1/graphs/" + url.PathEscape(id) + "." + format + "?" + v.ImgQuery(width, height)
+}
+
+// GraphURL is the URL of a graph's page in this view's range.
+func (v view) GraphURL(id string) string {
+	return "/graph/" + url.PathEscape(id) + "?" + v.RangeQuery()
+}
