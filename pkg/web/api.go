@@ -359,4 +359,3 @@ func (s *Server) apiDevice(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, d)
 }
-

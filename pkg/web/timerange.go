@@ -33,7 +33,9 @@ var presets = []preset{
 	{Key: "lastyear", Label: "previous year", calendar: func(n time.Time) (time.Time, time.Time) { y := year(n); return y.AddDate(-1, 0, 0), y }},
 }
 
-func day(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, t.Location()) }
+func day(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, t.Location())
+}
 func week(t time.Time) time.Time {
 	d := day(t)
 	return d.AddDate(0, 0, -((int(d.Weekday()) + 6) % 7)) // ISO weeks start on Monday
