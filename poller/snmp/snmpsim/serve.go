@@ -182,8 +182,11 @@ func (h *handler) parse(pkt []byte) (request, bool) {
 	if len(rest) == 0 || rest[0] != tagInteger {
 		return r, false
 	}
-	tag, _, after, err := readTLV(rest)
+	tag, id, after, err := readTLV(rest)
 	if err != nil || tag != tagInteger {
+		return r, false
+	}
+	if _, err := readInt(id); err != nil {
 		return r, false
 	}
 	r.reqIDTLV = rest[:len(rest)-len(after)]
