@@ -123,6 +123,11 @@ func parseFormat(f string) (gformat, error) {
 // format prints v with the rrdtool-style format f, which parseFormat has
 // accepted at load.
 func (g gformat) format(v, base float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		// Spelled as rrdtool's legends do.
+		out := fmt.Sprintf(g.goFmt, append([]any{v}, siArg(g.si)...)...)
+		return strings.NewReplacer("NaN", "nan", "+Inf", "inf", "-Inf", "-inf").Replace(out)
+	}
 	if !g.si {
 		return fmt.Sprintf(g.goFmt, v)
 	}
@@ -131,4 +136,11 @@ func (g gformat) format(v, base float64) string {
 		p = " "
 	}
 	return fmt.Sprintf(g.goFmt, v/div, p)
+}
+
+func siArg(si bool) []any {
+	if si {
+		return []any{" "}
+	}
+	return nil
 }

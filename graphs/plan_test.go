@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
+	"io"
 	"math"
 	"strconv"
 	"strings"
@@ -401,5 +403,41 @@ func TestLogScale(t *testing.T) {
 	bad.LowerLimit = f64(0)
 	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "logarithmic: limits must be above zero") {
 		t.Errorf("log with lower limit 0: %v", err)
+	}
+}
+
+func TestExtremeRanges(t *testing.T) {
+	q := anchorData(t)
+	tm := everyDrawType()
+	if err := tm.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []Options{
+		{From: time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC), Width: 4000, Height: 2000},
+		{From: benchEnd.Add(-time.Second), To: benchEnd, Width: 120, Height: 50},
+		{From: benchEnd.Add(-90 * time.Second), To: benchEnd, Width: 1000, Height: 400},
+		{From: benchEnd.Add(-24 * time.Hour), To: benchEnd, Width: 4000, Height: 2000, Theme: "dark"},
+	} {
+		start := time.Now()
+		p, err := NewPlan(context.Background(), q, &tm, map[string]string{"device": "router1"}, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Rows > 10*o.Width {
+			t.Errorf("%v..%v: %d rows for %d pixels", o.From, o.To, p.Rows, o.Width)
+		}
+		img := decodePNG(t, p)
+		if img.Bounds().Dx() != o.Width || img.Bounds().Dy() != o.Height {
+			t.Errorf("size %v", img.Bounds())
+		}
+		writeLook(t, fmt.Sprintf("extreme-%dx%d-%s.png", o.Width, o.Height, o.To.Sub(o.From)), mustPNG(t, p))
+		for _, f := range []func(io.Writer) error{p.CSV, p.JSON, p.SVG} {
+			if err := f(io.Discard); err != nil {
+				t.Error(err)
+			}
+		}
+		if d := time.Since(start); d > 30*time.Second { // a bound against runaway loops, not a benchmark
+			t.Errorf("%v..%v took %v", o.From, o.To, d)
+		}
 	}
 }

@@ -161,6 +161,8 @@ func TestFormats(t *testing.T) {
 		{"%.0lf%%", 95, 1000, "95%"},
 		{"%8.2lf%s", 12, 1000, "   12.00 "},
 		{"%le", 12, 1000, "1.200000e+01"},
+		{"%8.2lf%s", math.NaN(), 1000, "     nan "},
+		{"Max:%6.1lf", math.Inf(-1), 1000, "Max:  -inf"},
 	}
 	for _, tc := range tests {
 		g, err := parseFormat(tc.f)

@@ -88,19 +88,23 @@ func timeTicks(lo, hi, pixels float64, span time.Duration, loc *time.Location) [
 	if !(hi > lo) {
 		return nil
 	}
+	// The axis' own span sets how dense ticks are; the requested one (the
+	// axis may be wider, by a coarse storage step or a forecast) whether
+	// labels need the day.
+	axis := time.Duration((hi - lo) * float64(time.Second))
 	if span <= 0 {
-		span = time.Duration((hi - lo) * float64(time.Second))
+		span = axis
 	}
 	maxLabels := max(pixels/90, 2)
 	u := timeUnits[len(timeUnits)-1]
 	for _, c := range timeUnits {
-		if float64(span/c.major.approx()) <= maxLabels {
+		if float64(axis/c.major.approx()) <= maxLabels {
 			u = c
 			break
 		}
 	}
 	format := u.format
-	if format == "15:04" && span > 24*time.Hour {
+	if format == "15:04" && max(span, axis) > 24*time.Hour {
 		format = "Mon 15:04"
 	}
 	from := time.Unix(int64(math.Floor(lo)), 0).In(loc)
