@@ -59,6 +59,7 @@ Flags:
 	renumber := fs.Float64("renumber", 0, "share of devices whose ifIndexes change at every reboot (0..1)")
 	rateScale := fs.Float64("rate-scale", 1, "multiplies every counter's rate")
 	maxMsg := fs.Int("max-msg-size", snmpsim.MaxUDPPayload, "largest reply in bytes; GETBULK replies are cut to fit")
+	maxVB := fs.Int("max-varbinds", 0, "most varbinds per request, as devices that answer more with tooBig (0: 1024)")
 	out := fs.String("devices-yaml", "", "write the devices to this YAML `FILE`, a devices: list for Saguaro's config")
 	template := fs.String("template", "net-snmp-host", "device template named in --devices-yaml")
 	withDead := fs.Bool("yaml-dead", true, "include the dead devices in --devices-yaml")
@@ -86,7 +87,7 @@ Flags:
 	opts := snmpsim.Options{
 		Devices: *devices, ListenIP: *listen, PortBase: *portBase, PerPort: *perPort,
 		Community: *community, Seed: *seed, Dead: *dead, Slow: *slow, SlowDelay: *slowDelay,
-		RebootEvery: *rebootEvery, Renumber: *renumber, RateScale: *rateScale, MaxMsgSize: *maxMsg,
+		RebootEvery: *rebootEvery, Renumber: *renumber, RateScale: *rateScale, MaxMsgSize: *maxMsg, MaxVarbinds: *maxVB,
 	}
 	for _, p := range walks {
 		w, err := snmpsim.LoadWalk(p)

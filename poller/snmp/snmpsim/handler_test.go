@@ -405,3 +405,23 @@ func hugeRequestID(t *testing.T, req []byte) []byte {
 	out := appendLen([]byte{tagSequence}, len(head)+len(newPDU))
 	return append(append(out, head...), newPDU...)
 }
+
+// TestHandlerMaxVarbinds checks a device limited to 5 varbinds per
+// request: a GET of 6 gets tooBig, of 5 an answer, and GETBULK replies
+// stop at 5.
+func TestHandlerMaxVarbinds(t *testing.T) {
+	h, sk := newTestHandler(t, Options{Devices: 1, MaxVarbinds: 5})
+	oids := []string{sysUpTime0, ifSpeed1, ifInOctets4, ifHCInOcts4, ".1.3.6.1.2.1.1.5.0", ".1.3.6.1.2.1.1.6.0"}
+	resp, _, _, _ := h.handle(encodeRequest(t, gosnmp.Version2c, gosnmp.GetRequest, "public", 1, 0, 0, oids...), sk)
+	if p := decodeReply(t, resp); p.Error != gosnmp.TooBig || len(p.Variables) != 0 {
+		t.Errorf("GET of 6: error %v with %d varbinds, want tooBig", p.Error, len(p.Variables))
+	}
+	resp, _, _, _ = h.handle(encodeRequest(t, gosnmp.Version2c, gosnmp.GetRequest, "public", 2, 0, 0, oids[:5]...), sk)
+	if p := decodeReply(t, resp); p.Error != 0 || len(p.Variables) != 5 {
+		t.Errorf("GET of 5: error %v with %d varbinds", p.Error, len(p.Variables))
+	}
+	resp, _, nvb, _ := h.handle(encodeRequest(t, gosnmp.Version2c, gosnmp.GetBulkRequest, "public", 3, 1, 50, ".1.3", ".1.3.6.1.2.1.2"), sk)
+	if p := decodeReply(t, resp); p.Error != 0 || len(p.Variables) != 5 || nvb != 5 {
+		t.Errorf("GETBULK: error %v with %d varbinds (%d counted), want 5", p.Error, len(p.Variables), nvb)
+	}
+}

@@ -278,17 +278,20 @@ func (h *handler) handle(pkt []byte, sk *socket) (resp []byte, dev int, nvb int,
 	h.limit = s.maxMsg - (24 + len(r.community) + len(r.reqIDTLV))
 	body := h.out[headerRoom:headerRoom]
 	var errStatus, errIndex int
-	switch r.pdu {
-	case pduGet:
+	maxVB := s.opts.MaxVarbinds
+	switch {
+	case (r.pdu == pduGet || r.pdu == pduGetNext) && len(h.vbs) > maxVB:
+		errStatus = errTooBig
+	case r.pdu == pduGet:
 		body, errStatus, errIndex = h.get(w, body, v1)
-	case pduGetNext:
+	case r.pdu == pduGetNext:
 		body, errStatus, errIndex = h.getNext(w, body, v1)
-	case pduGetBulk:
+	case r.pdu == pduGetBulk:
 		if v1 {
 			return nil, dev, 0, statusBad // no GETBULK in SNMPv1
 		}
-		body, nvb = h.getBulk(w, body, int(max(r.a, 0)), int(max(r.b, 0)))
-	case pduSet:
+		body, nvb = h.getBulk(w, body, int(max(r.a, 0)), int(max(r.b, 0)), maxVB)
+	case r.pdu == pduSet:
 		errStatus, errIndex = errNoAccess, 1
 		if v1 {
 			errStatus = errReadOnly
@@ -455,10 +458,13 @@ func (h *handler) getNext(w *Walk, b []byte, v1 bool) ([]byte, int, int) {
 // repeaters up to maxRep each. The reply stops early when the next
 // varbind would not fit, or once every repeater has reached the end of the
 // MIB view. It returns the varbinds and their number.
-func (h *handler) getBulk(w *Walk, b []byte, nonRep, maxRep int) ([]byte, int) {
+func (h *handler) getBulk(w *Walk, b []byte, nonRep, maxRep, maxVB int) ([]byte, int) {
 	count := 0
 	nonRep = min(nonRep, len(h.vbs))
 	for _, vb := range h.vbs[:nonRep] {
+		if count == maxVB {
+			return b, count
+		}
 		if k := w.next(vb, false); k < len(w.entries) {
 			if !h.fits(b, &w.entries[k]) {
 				return b, count
@@ -484,6 +490,9 @@ func (h *handler) getBulk(w *Walk, b []byte, nonRep, maxRep int) ([]byte, int) {
 	for rep := 0; rep < maxRep; rep++ {
 		allEnd := true
 		for j := range reps {
+			if count == maxVB {
+				return b, count
+			}
 			k := h.cur[j]
 			if k < len(w.entries) {
 				if !h.fits(b, &w.entries[k]) {

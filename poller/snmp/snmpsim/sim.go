@@ -45,6 +45,10 @@ type Options struct {
 	// GETBULK response is cut short to fit, a GET or GETNEXT that does not
 	// fit gets tooBig.
 	MaxMsgSize int
+	// MaxVarbinds, when set, is the most varbinds a device handles in one
+	// request, as many devices have: a GET or GETNEXT naming more gets
+	// tooBig, a GETBULK reply stops there.
+	MaxVarbinds int
 	// Now is the clock counters and uptimes follow (default time.Now);
 	// tests move it to cross wraps and reboots without waiting.
 	Now func() time.Time
@@ -239,6 +243,11 @@ func (o *Options) fill() error {
 	}
 	if o.MaxMsgSize < 484 || o.MaxMsgSize > MaxUDPPayload {
 		bad("max message size %d outside 484..%d", o.MaxMsgSize, MaxUDPPayload)
+	}
+	if o.MaxVarbinds < 0 || o.MaxVarbinds > maxVarbinds {
+		bad("max varbinds %d outside 0..%d", o.MaxVarbinds, maxVarbinds)
+	} else if o.MaxVarbinds == 0 {
+		o.MaxVarbinds = maxVarbinds
 	}
 	if o.Now == nil {
 		o.Now = time.Now
