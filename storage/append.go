@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/prometheus/storage"
@@ -65,10 +66,21 @@ type accepted struct {
 // them through the DS state machines. It returns the values to store, the
 // errors of rejected samples, and a fatal error if nothing was stored.
 func (db *DB) ingest(batch []metric.Sample) ([]out, []error, error) {
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	if db.closed {
+	if db.closed.Load() {
 		return nil, nil, ErrClosed
+	}
+	// Lock the shards of the batch in ascending order. Holding them from
+	// the check to the state update keeps each series' readings in the
+	// journal in the order they were applied.
+	var mask uint32
+	for i := range batch {
+		mask |= 1 << shardIndex(batch[i].Labels)
+	}
+	for i, sh := range db.shards {
+		if mask&(1<<i) != 0 {
+			sh.mu.Lock()
+			defer sh.mu.Unlock()
+		}
 	}
 	var bad []error
 	nbad := 0
@@ -102,18 +114,16 @@ func (db *DB) ingest(batch []metric.Sample) ([]out, []error, error) {
 		db.m.appendErrors.Inc()
 		return nil, nil, fmt.Errorf("storage append: %w", err)
 	}
-	db.scratch = make([]out, 0, len(acc)*3)
 	for _, a := range acc {
 		db.apply(a.s, a.t, a.r)
 	}
-	outs := db.scratch
-	db.scratch = nil
+	outs := db.takeScratch(mask, make([]out, 0, len(acc)*3))
 	db.m.samples.Add(float64(len(acc)))
 	return outs, bad, nil
 }
 
 // check validates one sample and finds or creates its series. The caller
-// holds db.mu.
+// holds the lock of the sample's shard.
 func (db *DB) check(smp *metric.Sample) (*seriesState, error) {
 	ls := smp.Labels
 	if len(ls) == 0 {
@@ -149,7 +159,7 @@ func (db *DB) check(smp *metric.Sample) (*seriesState, error) {
 	}
 	ds := effectiveDS(smp.DS, db.opts.Step)
 	h := labelsHash(ls)
-	s := db.lookup(h, ls)
+	s := db.shards[shardIndex(ls)].lookup(h, ls)
 	if s == nil || !sameDS(s.ds, ds) {
 		// Let the RRD arithmetic judge a new or changed data source.
 		if _, err := rrd.NewDS(ds, db.opts.Step, smp.Time); err != nil {
@@ -184,10 +194,15 @@ func sameDS(a, b metric.DS) bool {
 	return a.Type == b.Type && a.Heartbeat == b.Heartbeat && eq(a.Min, b.Min) && eq(a.Max, b.Max)
 }
 
+var encBufs = sync.Pool{New: func() any { return new([]byte) }}
+
 // journalBatch writes the accepted samples as one journal record. The
-// caller holds db.mu.
+// caller holds the locks of their shards and inflight (shared), so the
+// segment cannot change.
 func (db *DB) journalBatch(acc []accepted) error {
-	b := append(db.encBuf[:0], make([]byte, 8)...)
+	bp := encBufs.Get().(*[]byte)
+	defer encBufs.Put(bp)
+	b := append((*bp)[:0], make([]byte, 8)...)
 	var defs []*seriesState
 	for _, a := range acc {
 		if a.s.jseg != db.jnl.seg && !slices.Contains(defs, a.s) {
@@ -204,8 +219,11 @@ func (db *DB) journalBatch(acc []accepted) error {
 	for _, a := range acc {
 		b = appendSample(b, base, jSample{id: a.s.jid, nano: a.t.UnixNano(), r: a.r})
 	}
-	db.encBuf = b
-	if err := db.jnl.write(b); err != nil {
+	*bp = b
+	db.jmu.Lock()
+	err := db.jnl.write(b)
+	db.jmu.Unlock()
+	if err != nil {
 		return err
 	}
 	db.m.journalBytes.Add(float64(len(b)))
@@ -216,7 +234,8 @@ func (db *DB) journalBatch(acc []accepted) error {
 }
 
 // apply runs one accepted reading through the series' DS and its tiers;
-// the values to store go to db.scratch. The caller holds db.mu.
+// the values to store go to its shard's scratch. The caller holds the
+// shard's lock.
 func (db *DB) apply(s *seriesState, t time.Time, r rrd.Reading) {
 	sec, usec := t.Unix(), int64(t.Nanosecond()/1000)
 	if s.rrd != nil && !sameDS(s.rrd.ds.Spec(), s.ds) {
@@ -243,11 +262,9 @@ func (db *DB) apply(s *seriesState, t time.Time, r rrd.Reading) {
 		s.rrd = sr
 	}
 	ms := t.UnixMilli()
-	if ms > db.maxMs.Load() {
-		db.maxMs.Store(ms)
-	}
+	storeMax(&db.maxMs, ms)
 	if rate := s.rrd.rawRate(s.ds, sec, usec, r); !isNaN(rate) {
-		db.scratch = append(db.scratch, out{archive: 0, s: s.raw, t: ms, v: rate})
+		s.sh.scratch = append(s.sh.scratch, out{archive: 0, s: s.raw, t: ms, v: rate})
 	}
 	if first && s.ds.Type == metric.Absolute {
 		return

@@ -51,16 +51,15 @@ func (db *DB) checkpoint() error {
 	db.ckptMu.Lock()
 	defer db.ckptMu.Unlock()
 	db.inflight.Lock()
-	db.mu.Lock()
-	if db.closed {
-		db.mu.Unlock()
+	if db.closed.Load() {
 		db.inflight.Unlock()
 		return nil
 	}
 	next := db.jnl.seg + 1
 	ck := db.snapshot(next)
+	db.jmu.Lock()
 	err := db.jnl.startSegment(next)
-	db.mu.Unlock()
+	db.jmu.Unlock()
 	db.inflight.Unlock()
 	if err != nil {
 		return fmt.Errorf("storage checkpoint: %w", err)
@@ -68,11 +67,11 @@ func (db *DB) checkpoint() error {
 	return db.writeCheckpoint(ck)
 }
 
-// snapshot copies the state. The caller holds db.mu.
+// snapshot copies the state. The caller holds inflight exclusively.
 func (db *DB) snapshot(seg uint64) *checkpointFile {
 	ck := &checkpointFile{
 		Format: formatVersion, Seg: seg, Step: db.step, Tiers: db.opts.Tiers,
-		LastPDP: db.lastPDP.Load(), Series: make([]checkpointSeries, 0, db.nseries),
+		LastPDP: db.lastPDP.Load(), Series: make([]checkpointSeries, 0, db.nseries.Load()),
 	}
 	db.eachState(func(s *seriesState) {
 		cs := checkpointSeries{Labels: s.labels, DS: s.ds}
@@ -230,12 +229,13 @@ func (db *DB) loadCheckpoint(ck *checkpointFile) error {
 // machines and stores what they produce.
 func (db *DB) replaySegment(n uint64) (int, error) {
 	ids := map[uint64]*seriesState{}
-	count := 0
+	count, replayed := 0, 0
+	var outs []out
 	flush := func() {
-		if err := db.commit(context.Background(), db.scratch); err != nil {
+		outs = db.takeScratch(1<<shardCount-1, outs[:0])
+		if err := db.commit(context.Background(), outs); err != nil {
 			db.log.Warn("storage_replay_store_failed", "err", err)
 		}
-		db.scratch = db.scratch[:0]
 	}
 	_, err := readSegment(filepath.Join(db.journalDir(), segmentName(n)), func(p []byte) error {
 		defs, samples, err := decodeBatch(p)
@@ -243,7 +243,7 @@ func (db *DB) replaySegment(n uint64) (int, error) {
 			return err
 		}
 		for _, d := range defs {
-			s := db.lookup(labelsHash(d.labels), d.labels)
+			s := db.lookup(d.labels)
 			if s == nil {
 				s = db.newSeries(d.labels, d.ds)
 			}
@@ -261,7 +261,7 @@ func (db *DB) replaySegment(n uint64) (int, error) {
 			db.apply(s, timeFromNano(js.nano), js.r)
 			count++
 		}
-		if len(db.scratch) > 1<<16 {
+		if replayed++; replayed%1024 == 0 {
 			flush()
 		}
 		return nil

@@ -56,20 +56,55 @@ type DB struct {
 	inflight sync.RWMutex
 	ckptMu   sync.Mutex // one checkpoint at a time
 
-	mu      sync.Mutex // guards the fields below
-	series  map[uint64]*seriesState // by label hash; collisions chained
-	nseries int
-	scratch []out // values produced by apply, taken by ingest
-	nextID  uint64
-	jnl     journal
-	closed  bool
-	encBuf  []byte
+	// The series state is sharded by device, so that batches of
+	// different devices (one poll each) are checked and computed in
+	// parallel.
+	shards  [shardCount]*shard
+	nseries atomic.Int64
+	nextID  atomic.Uint64
+
+	// jmu serialises journal writes. The segment changes only while
+	// inflight is held exclusively.
+	jmu sync.Mutex
+	jnl journal
+
+	closing atomic.Bool
+	closed  atomic.Bool  // set while inflight is held exclusively
 	lastPDP atomic.Int64 // end (seconds) of the newest completed PDP
 	maxMs   atomic.Int64 // newest time stamp written to any archive
 
 	stop chan struct{}
 	done chan struct{}
 	m    *dbMetrics
+}
+
+const shardCount = 16
+
+// shard holds the state of the series of some devices.
+type shard struct {
+	mu      sync.Mutex
+	series  map[uint64]*seriesState // by label hash; collisions chained
+	scratch []out                   // values produced by apply, taken by ingest
+}
+
+// shardIndex picks a series' shard by its device (by its name when it has
+// none), so that one poll's batch usually locks one shard.
+func shardIndex(ls metric.Labels) int {
+	v := ls.Get(metric.DeviceLabel)
+	if v == "" {
+		v = ls.Get(metric.NameLabel)
+	}
+	return int(maphash.String(hashSeed, v) % shardCount)
+}
+
+// storeMax raises a to v if v is larger.
+func storeMax(a *atomic.Int64, v int64) {
+	for {
+		cur := a.Load()
+		if v <= cur || a.CompareAndSwap(cur, v) {
+			return
+		}
+	}
 }
 
 // tier is one consolidation archive.
@@ -84,6 +119,7 @@ type tier struct {
 
 // seriesState is everything storage keeps in memory about one series.
 type seriesState struct {
+	sh     *shard
 	hash   uint64
 	next   *seriesState // another series with the same hash
 	labels metric.Labels
@@ -128,9 +164,11 @@ func Open(o Options) (*DB, error) {
 		opts:   o,
 		log:    o.Logger,
 		step:   int64(o.Step / time.Second),
-		series: map[uint64]*seriesState{},
 		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
+	}
+	for i := range db.shards {
+		db.shards[i] = &shard{series: map[uint64]*seriesState{}}
 	}
 	db.m = newDBMetrics(db, o.Registerer)
 	ok := false
@@ -275,22 +313,17 @@ func clampDur(d, lo, hi time.Duration) time.Duration {
 // Close writes a checkpoint and closes the store. Acknowledged samples are
 // durable before Close; Close makes the next Open fast.
 func (db *DB) Close() error {
-	db.mu.Lock()
-	if db.closed {
-		db.mu.Unlock()
+	if !db.closing.CompareAndSwap(false, true) {
 		return nil
 	}
-	db.mu.Unlock()
 	close(db.stop)
 	<-db.done
 	err := db.checkpoint()
 	db.inflight.Lock()
-	db.mu.Lock()
-	db.closed = true
+	db.closed.Store(true)
 	if jerr := db.jnl.close(); jerr != nil && err == nil {
 		err = fmt.Errorf("close journal: %w", jerr)
 	}
-	db.mu.Unlock()
 	db.inflight.Unlock()
 	if cerr := db.closeTSDBs(); cerr != nil && err == nil {
 		err = cerr
@@ -365,9 +398,9 @@ func labelsHash(ls metric.Labels) uint64 {
 	return h.Sum64()
 }
 
-// lookup finds a series by its sorted labels. The caller holds db.mu.
-func (db *DB) lookup(h uint64, ls metric.Labels) *seriesState {
-	for s := db.series[h]; s != nil; s = s.next {
+// lookup finds a series by its sorted labels. The caller holds sh.mu.
+func (sh *shard) lookup(h uint64, ls metric.Labels) *seriesState {
+	for s := sh.series[h]; s != nil; s = s.next {
 		if s.labels.Equal(ls) {
 			return s
 		}
@@ -375,14 +408,21 @@ func (db *DB) lookup(h uint64, ls metric.Labels) *seriesState {
 	return nil
 }
 
-// removeSeries forgets a series. The caller holds db.mu.
+// lookup finds a series by its sorted labels without locking (while
+// recovering).
+func (db *DB) lookup(ls metric.Labels) *seriesState {
+	return db.shards[shardIndex(ls)].lookup(labelsHash(ls), ls)
+}
+
+// removeSeries forgets a series. The caller holds s.sh.mu.
 func (db *DB) removeSeries(s *seriesState) {
-	p := db.series[s.hash]
+	sh := s.sh
+	p := sh.series[s.hash]
 	if p == s {
 		if s.next == nil {
-			delete(db.series, s.hash)
+			delete(sh.series, s.hash)
 		} else {
-			db.series[s.hash] = s.next
+			sh.series[s.hash] = s.next
 		}
 	} else {
 		for ; p != nil && p.next != s; p = p.next {
@@ -391,25 +431,28 @@ func (db *DB) removeSeries(s *seriesState) {
 			p.next = s.next
 		}
 	}
-	db.nseries--
-	db.m.series.Set(float64(db.nseries))
+	db.m.series.Set(float64(db.nseries.Add(-1)))
 }
 
-// eachState calls fn for every series. The caller holds db.mu.
+// eachState calls fn for every series, holding each shard's lock in turn.
 func (db *DB) eachState(fn func(*seriesState)) {
-	for _, s := range db.series {
-		for ; s != nil; s = s.next {
-			fn(s)
+	for _, sh := range db.shards {
+		sh.mu.Lock()
+		for _, s := range sh.series {
+			for ; s != nil; s = s.next {
+				fn(s)
+			}
 		}
+		sh.mu.Unlock()
 	}
 }
 
 // newSeries builds the in-memory state of a series with no reading yet.
-// The caller holds db.mu.
+// The caller holds the lock of the series' shard.
 func (db *DB) newSeries(ls metric.Labels, ds metric.DS) *seriesState {
-	db.nextID++
+	sh := db.shards[shardIndex(ls)]
 	h := labelsHash(ls)
-	s := &seriesState{hash: h, labels: ls.Copy(), ds: ds, jid: db.nextID}
+	s := &seriesState{sh: sh, hash: h, labels: ls.Copy(), ds: ds, jid: db.nextID.Add(1)}
 	s.raw = &tsdbSeries{lbls: toPromLabels(s.labels, "")}
 	s.tiers = make([][]*tsdbSeries, len(db.tiers))
 	s.emitRow = make([][]func(time.Time, float64), len(db.tiers))
@@ -422,26 +465,35 @@ func (db *DB) newSeries(ls metric.Labels, ds metric.DS) *seriesState {
 			archive := i + 1
 			s.emitRow[i][k] = func(end time.Time, v float64) {
 				if !isNaN(v) {
-					db.scratch = append(db.scratch, out{archive: archive, s: ts, t: end.Unix() * 1000, v: v})
+					sh.scratch = append(sh.scratch, out{archive: archive, s: ts, t: end.Unix() * 1000, v: v})
 				}
 			}
 		}
 	}
 	s.emitPDP = func(end time.Time, v float64) {
-		if e := end.Unix(); e > db.lastPDP.Load() {
-			db.lastPDP.Store(e)
-		}
+		storeMax(&db.lastPDP, end.Unix())
 		for i, ras := range s.rrd.rra {
 			for k, ra := range ras {
 				_ = ra.Add(end, v, s.emitRow[i][k])
 			}
 		}
 	}
-	s.next = db.series[h]
-	db.series[h] = s
-	db.nseries++
-	db.m.series.Set(float64(db.nseries))
+	s.next = sh.series[h]
+	sh.series[h] = s
+	db.m.series.Set(float64(db.nseries.Add(1)))
 	return s
+}
+
+// takeScratch moves the values the shards in mask produced into one slice.
+func (db *DB) takeScratch(mask uint32, outs []out) []out {
+	for i, sh := range db.shards {
+		if mask&(1<<i) != 0 && len(sh.scratch) > 0 {
+			outs = append(outs, sh.scratch...)
+			clear(sh.scratch)
+			sh.scratch = sh.scratch[:0]
+		}
+	}
+	return outs
 }
 
 // toPromLabels copies labels for the TSDB, adding the cf label when cf is

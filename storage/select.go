@@ -256,9 +256,9 @@ func (db *DB) eachSeries(sel metric.Selector, fn func(metric.Labels)) error {
 	if err != nil {
 		return err
 	}
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	if db.closed {
+	db.inflight.RLock()
+	defer db.inflight.RUnlock()
+	if db.closed.Load() {
 		return ErrClosed
 	}
 	db.eachState(func(s *seriesState) {
@@ -283,9 +283,7 @@ func (db *DB) DeleteSeries(ctx context.Context, sel metric.Selector) error {
 		return fmt.Errorf("storage delete: %w", err)
 	}
 	db.inflight.Lock()
-	db.mu.Lock()
-	if db.closed {
-		db.mu.Unlock()
+	if db.closed.Load() {
 		db.inflight.Unlock()
 		return ErrClosed
 	}
@@ -296,7 +294,9 @@ func (db *DB) DeleteSeries(ctx context.Context, sel metric.Selector) error {
 		}
 	})
 	for _, s := range gone {
+		s.sh.mu.Lock()
 		db.removeSeries(s)
+		s.sh.mu.Unlock()
 	}
 	var errs []error
 	// Delete up to the newest value written: a tombstone reaching into the
@@ -307,7 +307,6 @@ func (db *DB) DeleteSeries(ctx context.Context, sel metric.Selector) error {
 			errs = append(errs, fmt.Errorf("storage delete from %s archive: %w", db.archiveName(i), err))
 		}
 	}
-	db.mu.Unlock()
 	db.inflight.Unlock()
 	if err := errors.Join(errs...); err != nil {
 		return err
@@ -333,11 +332,7 @@ func (db *DB) archives() []*tsdb.DB {
 	return out
 }
 
-func (db *DB) isClosed() bool {
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	return db.closed
-}
+func (db *DB) isClosed() bool { return db.closed.Load() }
 
 // toMatchers converts a selector; every series has a name, which also
 // makes an empty selector match everything.
