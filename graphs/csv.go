@@ -39,7 +39,8 @@ func (p *Plan) CSV(w io.Writer) error {
 	// VDEF results (percentiles, totals, ...) in template order.
 	for _, vd := range p.tmpl.VDefs {
 		v := p.VDefs[vd.Name]
-		fmt.Fprintf(bw, "# %s %s(%s): %s\n", vd.Name, strings.ToUpper(vd.Func), vd.Ref, strconv.FormatFloat(v.Value, 'g', -1, 64))
+		fmt.Fprintf(bw, "# %s %s(%s): %s (over %ds rows)\n", vd.Name, strings.ToUpper(vd.Func), vd.Ref,
+			strconv.FormatFloat(v.Value, 'g', -1, 64), int64(v.Step/time.Second))
 	}
 	for _, f := range p.Forecasts {
 		fmt.Fprintf(bw, "# forecast %s: %s\n", f.Name, f.Text)

@@ -33,6 +33,7 @@
 //	  - {name: in_bits, rpn: "in,8,*"}
 //	vdefs:                           # one value per series (and a time for MAXIMUM, MINIMUM, FIRST, LAST)
 //	  - {name: p95, ref: in_bits, func: PERCENT, arg: 95}
+//	  - {name: p95bill, ref: in_bits, func: PERCENT, arg: 95, raw: true}   # over storage's finest rows
 //	items:
 //	  - {type: AREA, ref: in_bits, color: "#00CF00", legend: Inbound}
 //	  - {type: STACK, ref: x, color: "#FF000080", legend: "..."}   # on the previous AREA/LINE/STACK

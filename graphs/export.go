@@ -110,8 +110,9 @@ type jsonColumn struct {
 }
 
 type jsonVDef struct {
-	Value jnum `json:"value"`
-	Time  jnum `json:"time"`
+	Value jnum  `json:"value"`
+	Time  jnum  `json:"time"`
+	Step  int64 `json:"step"` // seconds per row it was computed over
 }
 
 type jsonRule struct {
@@ -159,7 +160,7 @@ func (p *Plan) JSON(w io.Writer) error {
 	if len(p.VDefs) > 0 {
 		d.VDefs = map[string]jsonVDef{}
 		for k, v := range p.VDefs {
-			d.VDefs[k] = jsonVDef{Value: jnum(v.Value), Time: jnum(v.Time)}
+			d.VDefs[k] = jsonVDef{Value: jnum(v.Value), Time: jnum(v.Time), Step: int64(v.Step / time.Second)}
 		}
 	}
 	for _, r := range p.Rules {

@@ -171,61 +171,15 @@ func NewPlan(ctx context.Context, q Querier, t *Template, vars map[string]string
 	span := o.To.Sub(o.From)
 	want := max(span/time.Duration(plotWidthEstimate(o.Width)), time.Second)
 	want = want.Truncate(time.Second)
+	g, err := evalGrid(ctx, q, t, c, vars, o, want)
+	if err != nil {
+		return nil, err
+	}
+	all, first, stepS, rows := g.all, g.first, int64(g.step/time.Second), g.rows
+	p.Start = time.Unix(first, 0).UTC()
+	p.Step = g.step
+	p.Rows = rows
 
-	raw := make([][]metric.Series, len(t.Defs))
-	step := time.Duration(0)
-	for i, d := range t.Defs {
-		sel := append(metric.Selector(nil), c.defSel[i]...)
-		if d.Device == "" {
-			sel = append(sel, metric.Eq(metric.DeviceLabel, vars[metric.DeviceLabel]))
-		}
-		for _, l := range t.Per {
-			sel = append(sel, metric.Eq(l, vars[l]))
-		}
-		ss, err := q.Select(ctx, metric.Query{Match: sel, From: o.From.Add(-c.lookback), To: o.To, Step: want, CF: c.cfs[i]})
-		if err != nil {
-			return nil, fmt.Errorf("graph %q: select %s: %w", t.Name, d.Name, err)
-		}
-		raw[i] = ss
-		for _, s := range ss {
-			if s.Step > step && len(s.Values) > 0 {
-				step = s.Step
-			}
-		}
-	}
-	if step <= 0 {
-		step = want
-	}
-	step = max(step.Truncate(time.Second), time.Second)
-	// Storage may give finer rows than a pixel: consolidate whole multiples
-	// of its step into one row per pixel column, by each def's CF, before
-	// the cdefs, as rrdtool does.
-	if k := want / step; k > 1 {
-		step *= k
-	}
-	// The grid: rows end at multiples of step, the first one covering From.
-	// Cdefs with windows (TREND) are evaluated over lb more rows before it,
-	// so that the first rows drawn are known; those rows are then dropped.
-	stepS := int64(step / time.Second)
-	from, to := o.From.Unix(), o.To.Unix()
-	lb := int(ceilDiv(int64(c.lookback/time.Second), stepS))
-	gridStart := floorDiv(from, stepS)*stepS - int64(lb)*stepS // start of row 0's interval
-	rows := max(int(ceilDiv(to-gridStart, stepS)), lb+1)
-	first := gridStart + stepS
-
-	all := make([][]float64, len(c.vars))
-	for i := range t.Defs {
-		all[i] = resample(raw[i], c.cfs[i], first, stepS, rows)
-	}
-	env := &rpn.Env{Vars: all, Start: first, Step: stepS, Now: o.Now, Loc: o.Location}
-	for i, prog := range c.progs {
-		out := make([]float64, rows)
-		prog.Eval(env, out)
-		all[len(t.Defs)+i] = out
-	}
-	for i := range all {
-		all[i] = all[i][lb:]
-	}
 	// Items drawn once per series keep each series apart.
 	each := map[int][]eachSeries{}
 	for _, it := range t.Items {
@@ -233,23 +187,34 @@ func NewPlan(ctx context.Context, q Querier, t *Template, vars map[string]string
 		if _, done := each[j]; !it.Each || done {
 			continue
 		}
-		ss := slices.Clone(raw[j])
+		ss := slices.Clone(g.raw[j])
 		slices.SortFunc(ss, func(a, b metric.Series) int { return naturalCompare(a.Labels.String(), b.Labels.String()) })
 		list := []eachSeries{}
 		for _, s := range ss {
-			list = append(list, eachSeries{labels: s.Labels, values: resample([]metric.Series{s}, c.cfs[j], first-int64(lb)*stepS, stepS, rows+lb)[lb:]})
+			vals := resample([]metric.Series{s}, c.cfs[j], first-int64(g.lb)*stepS, stepS, rows+g.lb)[g.lb:]
+			list = append(list, eachSeries{labels: s.Labels, values: vals})
 		}
 		each[j] = list
 	}
-	rows -= lb
-	first += int64(lb) * stepS
-	p.Start = time.Unix(first, 0).UTC()
-	p.Step = step
-	p.Rows = rows
 
 	p.VDefs = make(map[string]VValue, len(t.VDefs))
+	var fine *grid // the finest rows storage has, for raw vdefs
 	for i, vd := range t.VDefs {
-		p.VDefs[vd.Name] = c.vdefFunc[i].apply(all[c.varIdx[vd.Ref]], first, stepS)
+		src := g
+		if vd.Raw {
+			if fine == nil {
+				fine, err = evalGrid(ctx, q, t, c, vars, o, 0)
+				if errors.Is(err, errTooManyRows) {
+					fine = g // too many to hold: the plotted rows will do, and say so
+				} else if err != nil {
+					return nil, err
+				}
+			}
+			src = fine
+		}
+		v := c.vdefFunc[i].apply(src.all[c.varIdx[vd.Ref]], src.first, int64(src.step/time.Second))
+		v.Step = src.step
+		p.VDefs[vd.Name] = v
 	}
 
 	var top []float64 // what the next STACK sits on
@@ -680,4 +645,85 @@ func seriesName(ls metric.Labels) string {
 		}
 	}
 	return strings.Join(parts, " ")
+}
+
+// maxRawRows bounds the rows of a grid (about 40 MB a series).
+const maxRawRows = 5_000_000
+
+var errTooManyRows = errors.New("too many rows")
+
+// grid is every def and cdef of a template on one regular grid.
+type grid struct {
+	all   [][]float64       // defs then cdefs
+	raw   [][]metric.Series // what storage returned, per def
+	first int64             // Unix time stamp of row 0
+	step  time.Duration
+	rows  int
+	lb    int // rows of history evaluated before row 0 and dropped
+}
+
+// evalGrid queries the defs with about want between rows (0: the finest
+// storage has), puts them on one grid and computes the cdefs.
+func evalGrid(ctx context.Context, q Querier, t *Template, c *compiled, vars map[string]string, o Options, want time.Duration) (*grid, error) {
+	raw := make([][]metric.Series, len(t.Defs))
+	step := time.Duration(0)
+	for i, d := range t.Defs {
+		sel := append(metric.Selector(nil), c.defSel[i]...)
+		if d.Device == "" {
+			sel = append(sel, metric.Eq(metric.DeviceLabel, vars[metric.DeviceLabel]))
+		}
+		for _, l := range t.Per {
+			sel = append(sel, metric.Eq(l, vars[l]))
+		}
+		ss, err := q.Select(ctx, metric.Query{Match: sel, From: o.From.Add(-c.lookback), To: o.To, Step: want, CF: c.cfs[i]})
+		if err != nil {
+			return nil, fmt.Errorf("graph %q: select %s: %w", t.Name, d.Name, err)
+		}
+		raw[i] = ss
+		for _, s := range ss {
+			if s.Step > step && len(s.Values) > 0 {
+				step = s.Step
+			}
+		}
+	}
+	if step <= 0 { // no data
+		step = want
+		if step == 0 {
+			step = time.Minute
+		}
+	}
+	step = max(step.Truncate(time.Second), time.Second)
+	// Storage may give finer rows than a pixel: consolidate whole multiples
+	// of its step into one row per pixel column, by each def's CF, before
+	// the cdefs, as rrdtool does.
+	if k := want / step; k > 1 {
+		step *= k
+	}
+	// The grid: rows end at multiples of step, the first one covering From.
+	// Cdefs with windows (TREND) are evaluated over lb more rows before it,
+	// so that the first rows drawn are known; those rows are then dropped.
+	stepS := int64(step / time.Second)
+	from, to := o.From.Unix(), o.To.Unix()
+	lb := int(ceilDiv(int64(c.lookback/time.Second), stepS))
+	gridStart := floorDiv(from, stepS)*stepS - int64(lb)*stepS // start of row 0's interval
+	rows := max(int(ceilDiv(to-gridStart, stepS)), lb+1)
+	if rows > maxRawRows+lb {
+		return nil, errTooManyRows
+	}
+	first := gridStart + stepS
+
+	all := make([][]float64, len(c.vars))
+	for i := range t.Defs {
+		all[i] = resample(raw[i], c.cfs[i], first, stepS, rows)
+	}
+	env := &rpn.Env{Vars: all, Start: first, Step: stepS, Now: o.Now, Loc: o.Location}
+	for i, prog := range c.progs {
+		out := make([]float64, rows)
+		prog.Eval(env, out)
+		all[len(t.Defs)+i] = out
+	}
+	for i := range all {
+		all[i] = all[i][lb:]
+	}
+	return &grid{all: all, raw: raw, first: first + int64(lb)*stepS, step: step, rows: rows - lb, lb: lb}, nil
 }

@@ -208,7 +208,7 @@ func TestCSVEqualsPlan(t *testing.T) {
 	if hasKnown(p.Series[0].Values) == false || !strings.Contains(body.String(), ",,,") {
 		t.Error("the anchor data's gap gave no empty fields")
 	}
-	if !strings.Contains(text, "# p95 PERCENT(tot): "+strconv.FormatFloat(p.VDefs["p95"].Value, 'g', -1, 64)+"\n") {
+	if !strings.Contains(text, "# p95 PERCENT(tot): "+strconv.FormatFloat(p.VDefs["p95"].Value, 'g', -1, 64)+" (over "+strconv.Itoa(int(p.Step.Seconds()))+"s rows)\n") {
 		t.Errorf("no p95 line in the header")
 	}
 	if header[5] != "# unknown rows: "+strconv.Itoa(unknownRows) {
@@ -439,5 +439,37 @@ func TestExtremeRanges(t *testing.T) {
 		if d := time.Since(start); d > 30*time.Second { // a bound against runaway loops, not a benchmark
 			t.Errorf("%v..%v took %v", o.From, o.To, d)
 		}
+	}
+}
+
+// TestRawVDef: a raw 95th percentile is taken over storage's finest rows,
+// not over the plotted averages, which flatten peaks.
+func TestRawVDef(t *testing.T) {
+	q := anchorData(t)
+	tm := anchorTemplate()
+	tm.VDefs = []VDef{
+		{Name: "p95", Ref: "a", Func: "PERCENT", Arg: 95},
+		{Name: "p95raw", Ref: "a", Func: "PERCENT", Arg: 95, Raw: true},
+		{Name: "maxraw", Ref: "c", Func: "MAXIMUM", Raw: true},
+	}
+	tm.Items = append(tm.Items, Item{Type: "HRULE", Ref: "p95raw", Color: "#FF00FF", Legend: "95th (raw)"})
+	p := newTestPlan(t, q, tm, 30*24*time.Hour, 800, 300)
+	raw, plotted := p.VDefs["p95raw"], p.VDefs["p95"]
+	if raw.Step != 5*time.Minute || plotted.Step != p.Step || p.Step <= raw.Step {
+		t.Fatalf("raw over %v, plotted over %v (plan step %v)", raw.Step, plotted.Step, p.Step)
+	}
+	// The same percentile straight from the stored 5-minute rows.
+	ss, _ := q.Select(context.Background(), metric.Query{Match: metric.Selector{metric.Eq(metric.NameLabel, "m_a")},
+		From: benchEnd.Add(-30 * 24 * time.Hour), To: benchEnd})
+	want := percentile(ss[0].Values[:len(ss[0].Values)-1], 95, false)
+	if math.Abs(raw.Value-want) > 1e-6*want {
+		t.Errorf("raw p95 %v, want %v from the stored rows", raw.Value, want)
+	}
+	if !(raw.Value > plotted.Value) {
+		t.Errorf("raw p95 %v should exceed the p95 of averages %v", raw.Value, plotted.Value)
+	}
+	// The rare 3e6 spikes of c survive only in raw rows.
+	if m := p.VDefs["maxraw"].Value; m < 3e6 {
+		t.Errorf("raw maximum %v, want a spike above 3e6", m)
 	}
 }

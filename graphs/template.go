@@ -72,11 +72,16 @@ type CDef struct {
 // VDef reduces a series to one value (rrdtool's VDEF): MAXIMUM, MINIMUM,
 // AVERAGE, STDEV, LAST, FIRST, TOTAL, PERCENT, PERCENTNAN, LSLSLOPE,
 // LSLINT, LSLCORREL. PERCENT and PERCENTNAN take Arg (the percentile).
+//
+// Raw computes the value over the finest rows storage holds for the range
+// rather than over the plotted (pixel-consolidated) ones: a 95th percentile
+// for billing must not be taken from averages.
 type VDef struct {
 	Name string  `yaml:"name"`
 	Ref  string  `yaml:"ref"`
 	Func string  `yaml:"func"`
 	Arg  float64 `yaml:"arg"`
+	Raw  bool    `yaml:"raw"`
 }
 
 // Item is one element drawn or printed:

@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 )
 
 // vdefFunc is a parsed VDEF function.
@@ -37,6 +38,9 @@ func parseVDefFunc(name string, arg float64) (vdefFunc, error) {
 type VValue struct {
 	Value float64
 	Time  float64
+	// Step is the row width the value was computed over: the plotted rows,
+	// or for a raw vdef the finest rows storage holds for the range.
+	Step time.Duration
 }
 
 // apply computes f over vals on the grid start+i*step, with rrdtool's
