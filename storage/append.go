@@ -222,9 +222,16 @@ func (db *DB) journalBatch(acc []accepted) error {
 	*bp = b
 	db.jmu.Lock()
 	err := db.jnl.write(b)
+	long := db.jnl.size > maxJournalBytes
 	db.jmu.Unlock()
 	if err != nil {
 		return err
+	}
+	if long {
+		select {
+		case db.ckptc <- struct{}{}:
+		default: // one is pending already
+		}
 	}
 	db.m.journalBytes.Add(float64(len(b)))
 	for _, s := range defs {

@@ -114,3 +114,36 @@ func TestTornJournal(t *testing.T) {
 		}
 	}
 }
+
+// TestJournalBounded checks that a long journal triggers a checkpoint
+// before the interval, which drops the segments it covers.
+func TestJournalBounded(t *testing.T) {
+	old := maxJournalBytes
+	maxJournalBytes = 4 << 10
+	defer func() { maxJournalBytes = old }()
+	db := openTest(t, t.TempDir())
+	for k := 0; k < 400; k++ {
+		mustAppend(t, db, counter("c", "d", base.Add(time.Duration(k)*time.Minute), uint64(k)*60))
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		segs, err := journalSegments(db.journalDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var total int64
+		for _, n := range segs {
+			fi, err := os.Stat(filepath.Join(db.journalDir(), segmentName(n)))
+			if err == nil {
+				total += fi.Size()
+			}
+		}
+		if total <= 2*maxJournalBytes && segs[0] > 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("journal not cut: %d bytes in segments %v", total, segs)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

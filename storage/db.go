@@ -73,10 +73,16 @@ type DB struct {
 	lastPDP atomic.Int64 // end (seconds) of the newest completed PDP
 	maxMs   atomic.Int64 // newest time stamp written to any archive
 
-	stop chan struct{}
-	done chan struct{}
-	m    *dbMetrics
+	stop  chan struct{}
+	done  chan struct{}
+	ckptc chan struct{} // asks for an early checkpoint: the journal is long
+	m     *dbMetrics
 }
+
+// maxJournalBytes is the journal length that triggers a checkpoint before
+// the interval is up, so that replay after a crash stays short at any
+// ingest rate.
+var maxJournalBytes int64 = 256 << 20
 
 const shardCount = 16
 
@@ -166,6 +172,7 @@ func Open(o Options) (*DB, error) {
 		step:   int64(o.Step / time.Second),
 		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
+		ckptc:  make(chan struct{}, 1),
 	}
 	for i := range db.shards {
 		db.shards[i] = &shard{series: map[uint64]*seriesState{}}
@@ -358,6 +365,10 @@ func (db *DB) background() {
 		select {
 		case <-db.stop:
 			return
+		case <-db.ckptc:
+			if err := db.checkpoint(); err != nil {
+				db.log.Error("storage_checkpoint_failed", "err", err)
+			}
 		case <-tk.C:
 			if err := db.checkpoint(); err != nil {
 				db.log.Error("storage_checkpoint_failed", "err", err)
