@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/saguaro-monitoring/saguaro/pkg/metric"
+	"github.com/saguaro-monitoring/saguaro/poller/httpsrc"
 )
 
 // Device is a device template: what to collect from one kind of device and
@@ -21,7 +23,36 @@ type Device struct {
 	Description string   `yaml:"description"`
 	SNMP        *SNMP    `yaml:"snmp"`
 	HTTP        *HTTP    `yaml:"http"`
+	Script      *Script  `yaml:"script"`
+	Probe       *Probe   `yaml:"probe"`
 	Graphs      []string `yaml:"graphs"`
+}
+
+// Has reports whether the template has a section for protocol ("snmp",
+// "http", "script" or "probe"), so a device polled that way can use it.
+func (d *Device) Has(protocol string) bool {
+	switch protocol {
+	case "snmp":
+		return d.SNMP != nil
+	case "http":
+		return d.HTTP != nil
+	case "script":
+		return d.Script != nil
+	case "probe":
+		return d.Probe != nil
+	}
+	return false
+}
+
+// Protocols lists the template's sections in a fixed order.
+func (d *Device) Protocols() []string {
+	var out []string
+	for _, p := range []string{"snmp", "http", "script", "probe"} {
+		if d.Has(p) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // SNMP lists single values (scalars) and tables to poll.
@@ -63,10 +94,74 @@ type LabelColumn struct {
 	OID  string `yaml:"oid"`
 }
 
-// HTTP says how to read an HTTP source.
+// HTTP says how to read an HTTP source: the body's format, which series
+// to keep (include, by metric name), and for JSON where each number is.
 type HTTP struct {
-	Format  string   `yaml:"format"`
-	Include []string `yaml:"include"`
+	Format  string      `yaml:"format"`
+	Include []string    `yaml:"include"`
+	JSON    []JSONValue `yaml:"json"`
+}
+
+// JSONValue picks numbers out of a JSON body by path (format json):
+// `value.HeapMemoryUsage.used`, `items[2].count`, `["a.b"].n`; a segment
+// `{name}` matches every key or index and sets label name to it.
+type JSONValue struct {
+	Path      string            `yaml:"path"`
+	Metric    string            `yaml:"metric"`
+	Type      string            `yaml:"type"`
+	Heartbeat Duration          `yaml:"heartbeat"`
+	Min       Limit             `yaml:"min"`
+	Max       Limit             `yaml:"max"`
+	Labels    map[string]string `yaml:"labels"`
+}
+
+// DS returns the value's data-source definition (see Object.DS).
+func (v JSONValue) DS(defaultHeartbeat time.Duration) metric.DS {
+	return Object{Type: v.Type, Heartbeat: v.Heartbeat, Min: v.Min, Max: v.Max}.DS(defaultHeartbeat)
+}
+
+// Script says what a script data input's output means. A bare number
+// becomes Metric; a "name:value" pair becomes the field's own metric when
+// Fields lists the name, else Metric{field="name"} with Metric's type.
+type Script struct {
+	Metric    string        `yaml:"metric"`
+	Type      string        `yaml:"type"`
+	Heartbeat Duration      `yaml:"heartbeat"`
+	Min       Limit         `yaml:"min"`
+	Max       Limit         `yaml:"max"`
+	Fields    []ScriptField `yaml:"fields"`
+}
+
+// DS returns the data-source definition of bare numbers and unlisted
+// fields.
+func (s Script) DS(defaultHeartbeat time.Duration) metric.DS {
+	return Object{Type: s.Type, Heartbeat: s.Heartbeat, Min: s.Min, Max: s.Max}.DS(defaultHeartbeat)
+}
+
+// ScriptField maps one output name to a series.
+type ScriptField struct {
+	Name      string            `yaml:"name"`
+	Metric    string            `yaml:"metric"`
+	Type      string            `yaml:"type"`
+	Heartbeat Duration          `yaml:"heartbeat"`
+	Min       Limit             `yaml:"min"`
+	Max       Limit             `yaml:"max"`
+	Labels    map[string]string `yaml:"labels"`
+}
+
+// Object returns the field as an Object (no OID) for its DS and checks.
+func (f ScriptField) Object() Object {
+	return Object{Metric: f.Metric, Type: f.Type, Heartbeat: f.Heartbeat, Min: f.Min, Max: f.Max, Labels: f.Labels}
+}
+
+// Probe holds a latency probe's defaults; a device's probe section sets
+// the kind and target and may override the numbers.
+type Probe struct {
+	Kind        string    `yaml:"kind"`    // tcp, http or icmp; the device's wins
+	Count       int       `yaml:"count"`   // probes per poll
+	Spacing     Duration  `yaml:"spacing"` // between probe starts
+	Timeout     Duration  `yaml:"timeout"` // of one probe
+	Percentiles []float64 `yaml:"percentiles"`
 }
 
 // Duration is a YAML duration such as 120s or 5m.
@@ -127,7 +222,13 @@ var (
 )
 
 // HTTPFormats are the body formats an HTTP device template may name.
-var HTTPFormats = []string{"prometheus"}
+var HTTPFormats = []string{"prometheus", "json", "apache", "nginx", "probe"}
+
+// ProbeKinds are the latency probe kinds.
+var ProbeKinds = []string{"tcp", "http", "icmp"}
+
+// MaxProbes bounds the probes of one poll.
+const MaxProbes = 100
 
 // validate returns every problem of one device template, each prefixed
 // with where it is.
@@ -136,8 +237,8 @@ func (d *Device) validate(graphExists func(string) bool) error {
 	add := func(path, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("device template %q: %s: %s", d.Name, path, fmt.Sprintf(format, args...)))
 	}
-	if d.SNMP == nil && d.HTTP == nil {
-		add("(template)", "needs an snmp or an http section")
+	if len(d.Protocols()) == 0 {
+		add("(template)", "needs an snmp, http, script or probe section")
 	}
 	if d.SNMP != nil {
 		for i, o := range d.SNMP.Scalars {
@@ -192,6 +293,13 @@ func (d *Device) validate(graphExists func(string) bool) error {
 				add(fmt.Sprintf("http.include[%d]", i), "%v", err)
 			}
 		}
+		d.HTTP.checkJSON(add)
+	}
+	if d.Script != nil {
+		d.Script.check(add)
+	}
+	if d.Probe != nil {
+		d.Probe.check(add)
 	}
 	for i, g := range d.Graphs {
 		if !graphExists(g) {
@@ -202,11 +310,17 @@ func (d *Device) validate(graphExists func(string) bool) error {
 }
 
 func (o Object) check(p string, add func(string, string, ...any)) {
-	if !metricRE.MatchString(o.Metric) {
-		add(p+".metric", "%q is not a metric name", o.Metric)
-	}
 	if !oidRE.MatchString(o.OID) {
 		add(p+".oid", "%q is not a numeric OID", o.OID)
+	}
+	o.checkSeries(p, add)
+}
+
+// checkSeries checks what every kind of value shares: the metric name,
+// the data-source type and limits, and fixed labels.
+func (o Object) checkSeries(p string, add func(string, string, ...any)) {
+	if !metricRE.MatchString(o.Metric) {
+		add(p+".metric", "%q is not a metric name", o.Metric)
 	}
 	if _, err := metric.ParseDSType(o.Type); err != nil {
 		add(p+".type", "%v", err)
@@ -222,4 +336,75 @@ func (o Object) check(p string, add func(string, string, ...any)) {
 			add(p+".labels", "%q is not a label name", k)
 		}
 	}
+}
+
+func (h *HTTP) checkJSON(add func(string, string, ...any)) {
+	if h.Format == "json" && len(h.JSON) == 0 {
+		add("http.json", "format json needs at least one path")
+	}
+	if h.Format != "json" && len(h.JSON) > 0 {
+		add("http.json", "paths need format json, not %q", h.Format)
+		return
+	}
+	for i, v := range h.JSON {
+		p := fmt.Sprintf("http.json[%d]", i)
+		Object{Metric: v.Metric, Type: v.Type, Heartbeat: v.Heartbeat, Min: v.Min, Max: v.Max, Labels: v.Labels}.checkSeries(p, add)
+		if err := checkJSONPath(v.Path); err != nil {
+			add(p+".path", "%v", err)
+		}
+	}
+}
+
+func (s *Script) check(add func(string, string, ...any)) {
+	Object{Metric: s.Metric, Type: s.Type, Heartbeat: s.Heartbeat, Min: s.Min, Max: s.Max}.checkSeries("script", add)
+	seen := map[string]bool{}
+	for i, f := range s.Fields {
+		p := fmt.Sprintf("script.fields[%d]", i)
+		switch {
+		case f.Name == "" || strings.ContainsAny(f.Name, ": \t\n"):
+			add(p+".name", "%q is not an output name (no spaces or ':')", f.Name)
+		case seen[f.Name]:
+			add(p+".name", "%q is listed twice", f.Name)
+		}
+		seen[f.Name] = true
+		f.Object().checkSeries(p, add)
+	}
+}
+
+func (pr *Probe) check(add func(string, string, ...any)) {
+	if pr.Kind != "" && !slices.Contains(ProbeKinds, pr.Kind) {
+		add("probe.kind", "%q is not a probe kind (want tcp, http or icmp)", pr.Kind)
+	}
+	if pr.Count < 0 || pr.Count > MaxProbes {
+		add("probe.count", "must be between 1 and %d, got %d", MaxProbes, pr.Count)
+	}
+	if pr.Spacing < 0 {
+		add("probe.spacing", "must not be negative")
+	}
+	if pr.Timeout < 0 {
+		add("probe.timeout", "must not be negative")
+	}
+	for i, q := range pr.Percentiles {
+		if !(q > 0 && q < 100) {
+			add(fmt.Sprintf("probe.percentiles[%d]", i), "must be a percentile between 0 and 100 (exclusive), got %v", q)
+		}
+	}
+}
+
+// checkJSONPath compiles a path the way the HTTP collector will, so that
+// a template that loads never fails a poll on its syntax.
+func checkJSONPath(path string) error {
+	_, err := httpsrc.New(httpsrc.Config{
+		Device: "template", URL: "http://template.invalid/", Format: httpsrc.FormatJSON,
+		JSON: []httpsrc.JSONMetric{{Path: path, Metric: "m"}},
+	})
+	if err == nil {
+		return nil
+	}
+	// Keep the path problem, not the collector's field prefix.
+	msg := err.Error()
+	if i := strings.Index(msg, httpsrc.ErrPath.Error()); i >= 0 {
+		msg = msg[i:]
+	}
+	return errors.New(msg)
 }

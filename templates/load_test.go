@@ -122,3 +122,52 @@ func FuzzTemplateFile(f *testing.F) {
 		}
 	})
 }
+
+func TestDataInputTemplates(t *testing.T) {
+	s, err := Load("testdata/good")
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := s.Devices["queue-json"]
+	if q == nil || !q.Has("http") || q.Has("snmp") || len(q.HTTP.JSON) != 2 {
+		t.Fatalf("queue-json %+v", q)
+	}
+	if ds := q.HTTP.JSON[1].DS(time.Minute); ds.Type != metric.Derive || ds.Min != 0 || ds.Heartbeat != time.Minute {
+		t.Errorf("json DS %+v", ds)
+	}
+	sc := s.Devices["logged-in"]
+	if sc == nil || !sc.Has("script") || sc.Script.Fields[0].Name != "ttys" || sc.Script.DS(time.Minute).Type != metric.Gauge {
+		t.Fatalf("logged-in %+v", sc)
+	}
+	p := s.Devices["ssh-latency"]
+	if p == nil || p.Probe.Count != 10 || time.Duration(p.Probe.Spacing) != 100*time.Millisecond || p.Protocols()[0] != "probe" {
+		t.Fatalf("ssh-latency %+v", p)
+	}
+}
+
+func TestBadDataInputTemplates(t *testing.T) {
+	_, err := Load("testdata/bad")
+	if err == nil {
+		t.Fatal("bad templates loaded")
+	}
+	for _, want := range []string{
+		`testdata/bad/inputs.yaml: device template "bad-json": http.json[0].path: bad JSON path "value..used": empty segment`,
+		`device template "bad-json": http.json[1].metric: "bad name" is not a metric name`,
+		`device template "bad-json": http.json[1].type: unknown data source type "COUNTR"`,
+		`device template "bad-json": http.json[1].path: bad JSON path "a.{x}.{x}": label "x" bound twice`,
+		`device template "json-without-paths": http.json: format json needs at least one path`,
+		`device template "paths-without-json": http.json: paths need format json, not "nginx"`,
+		`device template "bad-script": script.metric: "" is not a metric name`,
+		`device template "bad-script": script.fields[0].name: "a b" is not an output name`,
+		`device template "bad-script": script.fields[1]: min 10 must be below max 1`,
+		`device template "bad-script": script.fields[2].name: "users" is listed twice`,
+		`device template "bad-probe": probe.kind: "udp" is not a probe kind`,
+		`device template "bad-probe": probe.count: must be between 1 and 100, got 1000`,
+		`device template "bad-probe": probe.percentiles[1]: must be a percentile between 0 and 100 (exclusive), got 150`,
+		`device template "empty": (template): needs an snmp, http, script or probe section`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q\ngot:\n%v", want, err)
+		}
+	}
+}

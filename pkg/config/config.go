@@ -83,6 +83,24 @@ type Device struct {
 	Timeout  time.Duration `mapstructure:"timeout"`
 	SNMP     *SNMP         `mapstructure:"snmp"`
 	HTTP     *HTTP         `mapstructure:"http"`
+	Script   *Script       `mapstructure:"script"`
+	Probe    *Probe        `mapstructure:"probe"`
+}
+
+// Protocol names the device's one protocol section: "snmp", "http",
+// "script" or "probe" ("" when none is set).
+func (d *Device) Protocol() string {
+	switch {
+	case d.SNMP != nil:
+		return "snmp"
+	case d.HTTP != nil:
+		return "http"
+	case d.Script != nil:
+		return "script"
+	case d.Probe != nil:
+		return "probe"
+	}
+	return ""
 }
 
 // SNMP is how to reach a device's agent.
@@ -105,11 +123,49 @@ type SNMP struct {
 	ContextName   string `mapstructure:"context_name"`
 }
 
-// HTTP is where to scrape a device's metrics.
+// HTTP is where to scrape a device's metrics. The body's format (Prometheus
+// text, JSON, Apache or nginx status, a bare probe) is the template's.
 type HTTP struct {
 	URL     string        `mapstructure:"url"`
 	Timeout time.Duration `mapstructure:"timeout"`
 	MaxBody int64         `mapstructure:"max_body"`
+	// Headers are added to every request. Values are secrets (they often
+	// carry tokens); names are case-insensitive, as in HTTP.
+	Headers  map[string]Secret `mapstructure:"headers"`
+	Username string            `mapstructure:"username"` // basic auth when set
+	Password Secret            `mapstructure:"password"`
+	TLS      TLS               `mapstructure:"tls"`
+}
+
+// TLS holds the options of an https URL.
+type TLS struct {
+	InsecureSkipVerify bool   `mapstructure:"insecure_skip_verify"`
+	CAFile             string `mapstructure:"ca_file"`   // PEM CAs to trust instead of the system's
+	CertFile           string `mapstructure:"cert_file"` // client certificate (PEM), with key_file
+	KeyFile            string `mapstructure:"key_file"`
+	ServerName         string `mapstructure:"server_name"` // when it differs from the URL's host
+}
+
+// Script is a command run every poll, as Cacti's script data input: it
+// prints one number or "name:value" pairs. It runs without a shell; its
+// process group is killed when Timeout expires.
+type Script struct {
+	Command string        `mapstructure:"command"` // absolute path of the program
+	Args    []string      `mapstructure:"args"`
+	Timeout time.Duration `mapstructure:"timeout"` // default: the device's timeout
+	Dir     string        `mapstructure:"dir"`     // working directory
+	Env     []string      `mapstructure:"env"`     // extra KEY=value pairs
+}
+
+// Probe measures round trips SmokePing style: Count probes per poll.
+// Unset numbers come from the device template's probe section.
+type Probe struct {
+	Kind        string        `mapstructure:"kind"`   // tcp, http or icmp
+	Target      string        `mapstructure:"target"` // host:port (tcp), URL (http), host (icmp)
+	Count       int           `mapstructure:"count"`
+	Spacing     time.Duration `mapstructure:"spacing"` // between probe starts
+	Timeout     time.Duration `mapstructure:"timeout"` // of one probe
+	Percentiles []float64     `mapstructure:"percentiles"`
 }
 
 // EnvPrefix prefixes every environment override: SAGUARO_LISTEN,
@@ -241,6 +297,9 @@ func (c *Config) applyDefaults() {
 			if d.HTTP.MaxBody == 0 {
 				d.HTTP.MaxBody = 10 << 20
 			}
+		}
+		if d.Script != nil && d.Script.Timeout == 0 {
+			d.Script.Timeout = d.Timeout
 		}
 	}
 }

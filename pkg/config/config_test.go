@@ -127,3 +127,50 @@ func FuzzParse(f *testing.F) {
 		_, _ = Parse(data) // must not panic
 	})
 }
+
+func TestDataInputsDecode(t *testing.T) {
+	cfg, err := Load("testdata/inputs.good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]Device{}
+	for _, d := range cfg.Devices {
+		byName[d.Name] = d
+	}
+	billing := byName["billing"].HTTP
+	// viper lowercases map keys; HTTP header names are case-insensitive.
+	if got := billing.Headers["authorization"].Reveal(); got != "Bearer abc.def" {
+		t.Errorf("authorization header %q (headers %v)", got, billing.Headers)
+	}
+	if !billing.TLS.InsecureSkipVerify || billing.TLS.KeyFile != "/etc/saguaro/client.key" {
+		t.Errorf("tls %+v", billing.TLS)
+	}
+	apache := byName["web1-apache"].HTTP
+	if apache.Username != "monitor" || apache.Password.Reveal() != "s3cret-pass" || apache.TLS.ServerName != "web1.internal" {
+		t.Errorf("apache %+v", apache)
+	}
+	for _, s := range []string{fmt.Sprintf("%+v", *billing), fmt.Sprintf("%v", *apache)} {
+		if strings.Contains(s, "abc.def") || strings.Contains(s, "s3cret") {
+			t.Errorf("secret printed: %s", s)
+		}
+	}
+	sc := byName["users-online"].Script
+	if sc.Command != "/usr/local/bin/users-online" || len(sc.Args) != 2 || sc.Timeout != 15*time.Second {
+		t.Errorf("script %+v", sc)
+	}
+	if d := byName["gw-latency"]; d.Protocol() != "probe" || d.Probe.Count != 20 || d.Probe.Spacing != 200*time.Millisecond || len(d.Probe.Percentiles) != 2 {
+		t.Errorf("probe %+v", d.Probe)
+	}
+	// Unset probe numbers stay zero: the template's values apply.
+	if p := byName["dns-latency"].Probe; p.Count != 0 || p.Timeout != 0 {
+		t.Errorf("dns probe defaults %+v", p)
+	}
+	// A script's timeout defaults to the device's poll timeout.
+	cfg2, err := Parse([]byte("devices:\n  - {name: s, template: t, timeout: 7s, script: {command: /bin/echo}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg2.Devices[0].Script.Timeout; got != 7*time.Second {
+		t.Errorf("script timeout default %v", got)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -92,15 +93,28 @@ func (c *Config) Validate() error {
 			add(p+".template", "must name a device template")
 		}
 		checkInterval(add, p, d.Interval, d.Timeout)
+		var sections []string
+		for _, s := range []struct {
+			name string
+			set  bool
+		}{{"snmp", d.SNMP != nil}, {"http", d.HTTP != nil}, {"script", d.Script != nil}, {"probe", d.Probe != nil}} {
+			if s.set {
+				sections = append(sections, s.name)
+			}
+		}
 		switch {
-		case d.SNMP == nil && d.HTTP == nil:
-			add(p, "needs an snmp or an http section")
-		case d.SNMP != nil && d.HTTP != nil:
-			add(p, "has both snmp and http sections; use one device per protocol")
+		case len(sections) == 0:
+			add(p, "needs an snmp, http, script or probe section")
+		case len(sections) > 1:
+			add(p, "has both %s sections; use one device per protocol", strings.Join(sections, " and "))
 		case d.SNMP != nil:
 			c.validateSNMP(add, p+".snmp", d.SNMP, d.Timeout)
-		default:
+		case d.HTTP != nil:
 			c.validateHTTP(add, p+".http", d.HTTP)
+		case d.Script != nil:
+			validateScript(add, p+".script", d.Script, d.Timeout)
+		default:
+			validateProbe(add, p+".probe", d.Probe, d.Timeout)
 		}
 	}
 	return errors.Join(errs...)
@@ -202,6 +216,103 @@ func (c *Config) validateHTTP(add func(string, string, ...any), p string, h *HTT
 	if h.Timeout <= 0 {
 		add(p+".timeout", "must be positive, got %v", h.Timeout)
 	}
+	for _, k := range sortedKeys(h.Headers) {
+		if !headerNameRE.MatchString(k) {
+			add(p+".headers", "%q is not a header name", k)
+		}
+	}
+	if h.Password != "" && h.Username == "" {
+		add(p+".password", "is set without a username")
+	}
+	if h.Username != "" && strings.Contains(h.Username, ":") {
+		add(p+".username", "must not contain ':' (basic auth)")
+	}
+	if (h.TLS.CertFile == "") != (h.TLS.KeyFile == "") {
+		add(p+".tls", "cert_file and key_file go together")
+	}
+	tlsSet := h.TLS.InsecureSkipVerify || h.TLS.CAFile != "" || h.TLS.CertFile != "" || h.TLS.ServerName != ""
+	if tlsSet && err == nil && u.Scheme == "http" {
+		add(p+".tls", "is set but the URL is plain http")
+	}
+	if h.TLS.InsecureSkipVerify && h.TLS.CAFile != "" {
+		add(p+".tls.insecure_skip_verify", "makes ca_file pointless; use one of them")
+	}
+}
+
+// headerNameRE is RFC 9110's token, the characters a field name may hold.
+var headerNameRE = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+func validateScript(add func(string, string, ...any), p string, s *Script, pollTimeout time.Duration) {
+	switch {
+	case s.Command == "":
+		add(p+".command", "must be set (the program's absolute path)")
+	case !filepath.IsAbs(s.Command):
+		add(p+".command", "%q: use an absolute path (the command runs without a shell or PATH search)", s.Command)
+	}
+	if s.Timeout <= 0 || s.Timeout > pollTimeout {
+		add(p+".timeout", "must be positive and at most the device's poll timeout (%v), got %v", pollTimeout, s.Timeout)
+	}
+	for i, e := range s.Env {
+		if k, _, ok := strings.Cut(e, "="); !ok || k == "" {
+			add(fmt.Sprintf("%s.env[%d]", p, i), "%q is not KEY=value", e)
+		}
+	}
+}
+
+// ProbeKinds are the latency probe kinds.
+var ProbeKinds = []string{"tcp", "http", "icmp"}
+
+// MaxProbes bounds the probes of one poll; SmokePing's default is 20.
+const MaxProbes = 100
+
+func validateProbe(add func(string, string, ...any), p string, pr *Probe, pollTimeout time.Duration) {
+	switch pr.Kind {
+	case "tcp":
+		if err := checkHostPort(pr.Target, false, false); err != nil {
+			add(p+".target", "%v", err)
+		}
+	case "http":
+		u, err := url.Parse(pr.Target)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add(p+".target", "%q is not an http(s) URL", pr.Target)
+		}
+	case "icmp":
+		if pr.Target == "" || strings.ContainsAny(pr.Target, ":/ ") {
+			add(p+".target", "%q: want a host name or IPv4 address", pr.Target)
+		}
+	default:
+		add(p+".kind", "%q is not a probe kind (want tcp, http or icmp)", pr.Kind)
+	}
+	if pr.Count < 0 || pr.Count > MaxProbes {
+		add(p+".count", "must be between 1 and %d, got %d", MaxProbes, pr.Count)
+	}
+	if pr.Spacing < 0 {
+		add(p+".spacing", "must not be negative, got %v", pr.Spacing)
+	}
+	if pr.Timeout < 0 || pr.Timeout >= pollTimeout {
+		add(p+".timeout", "one probe's timeout must be below the device's poll timeout (%v), got %v", pollTimeout, pr.Timeout)
+	}
+	// The probes of a poll must fit in it: the last starts after
+	// (count-1) spacings and may take a whole probe timeout.
+	if pr.Count > 0 && pr.Spacing > 0 && pr.Timeout > 0 {
+		if need := time.Duration(pr.Count-1)*pr.Spacing + pr.Timeout; need >= pollTimeout {
+			add(p, "%d probes %v apart with a %v timeout need %v, more than the device's poll timeout (%v)", pr.Count, pr.Spacing, pr.Timeout, need, pollTimeout)
+		}
+	}
+	for i, q := range pr.Percentiles {
+		if !(q > 0 && q < 100) {
+			add(fmt.Sprintf("%s.percentiles[%d]", p, i), "must be a percentile between 0 and 100 (exclusive), got %v", q)
+		}
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // checkHostPort accepts host:port; with portOptional a bare host is fine
