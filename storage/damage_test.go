@@ -147,3 +147,42 @@ func TestJournalBounded(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestDiskFull points the journal at /dev/full: Append fails with a clear
+// error and stores nothing of the batch; once there is room again, appends
+// continue where they were.
+func TestDiskFull(t *testing.T) {
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatalf("this test needs /dev/full: %v", err)
+	}
+	db := openTest(t, t.TempDir())
+	for k := 0; k < 5; k++ {
+		mustAppend(t, db, counter("c", "d", base.Add(time.Duration(k)*time.Minute), uint64(k)*600))
+	}
+	db.jmu.Lock()
+	good := db.jnl.f
+	db.jnl.f = full
+	db.jmu.Unlock()
+	err = db.Append(context.Background(), []metric.Sample{counter("c", "d", base.Add(5*time.Minute), 5*600)})
+	if err == nil || !strings.Contains(err.Error(), "no space left on device") || !strings.Contains(err.Error(), "journal") {
+		t.Fatalf("append on a full disk: %v", err)
+	}
+	db.jmu.Lock()
+	db.jnl.f = good
+	db.jmu.Unlock()
+	full.Close()
+	// The failed poll is not stored; the next one is, and its rate spans
+	// the gap.
+	mustAppend(t, db, counter("c", "d", base.Add(6*time.Minute), 6*600))
+	s := selectOne(t, db, "c", base, base.Add(6*time.Minute), time.Minute, metric.Average)
+	for i, v := range s.Values {
+		if v != 10 {
+			t.Fatalf("row %d: %v, want 10 (%v)", i, v, s.Values)
+		}
+	}
+	raw, err := db.Raw(context.Background(), nil, base, base.Add(time.Hour))
+	if err != nil || len(raw) != 1 || len(raw[0].Values) != 5 {
+		t.Fatalf("raw after a full disk: %v, %v", raw, err)
+	}
+}

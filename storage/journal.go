@@ -97,10 +97,24 @@ func (j *journal) write(rec []byte) error {
 	binary.LittleEndian.PutUint32(rec[0:4], uint32(len(payload)))
 	binary.LittleEndian.PutUint32(rec[4:8], crc32.Checksum(payload, castagnoli))
 	n, err := j.f.Write(rec)
-	j.size += int64(n)
 	if err != nil {
+		// Cut a partial record off again: records after it would be
+		// unreadable (a disk that was full may have room again later).
+		if n > 0 {
+			if terr := j.f.Truncate(j.size); terr != nil {
+				j.f.Close()
+				j.f = nil // every later append fails until a restart
+				return fmt.Errorf("write journal segment %s: %w (and cutting the partial record failed: %v)", segmentName(j.seg), err, terr)
+			}
+			if _, serr := j.f.Seek(j.size, io.SeekStart); serr != nil {
+				j.f.Close()
+				j.f = nil
+				return fmt.Errorf("write journal segment %s: %w (and seeking back failed: %v)", segmentName(j.seg), err, serr)
+			}
+		}
 		return fmt.Errorf("write journal segment %s: %w", segmentName(j.seg), err)
 	}
+	j.size += int64(n)
 	return nil
 }
 
