@@ -318,10 +318,10 @@ func (s *Server) apiDevices(c echo.Context) error {
 	var matched []deviceJSON
 	for _, d := range devs {
 		st := "ok"
-		if d.LastPoll.IsZero() {
-			st = "never"
-		} else if d.Error != "" {
+		if d.Error != "" {
 			st = "error"
+		} else if d.LastPoll.IsZero() {
+			st = "never"
 		}
 		if q != "" && !containsFold(d.Name, q) && !containsFold(d.Template, q) || tmpl != "" && d.Template != tmpl || status != "" && st != status {
 			continue

@@ -360,3 +360,19 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 		}
 	}
 }
+
+// TestTreeEscapes: the hand-written tree escapes names, errors and links.
+func TestTreeEscapes(t *testing.T) {
+	tree := buildTree(nil, []DeviceStatus{{Name: `<script>x</script>`, Error: `"><b>boom`}}, filter{})
+	tree[0].Href = `/?device=a"onmouseover="x`
+	tree[0].Groups = []treeGroup{{Template: "<i>t</i>", Href: "/?t=<"}}
+	h := string(treeHTML(tree))
+	for _, bad := range []string{"<script>", `"><b>`, `a"onmouseover`, "<i>", "t=<"} {
+		if strings.Contains(h, bad) {
+			t.Errorf("tree HTML contains %q unescaped:\n%s", bad, h)
+		}
+	}
+	if !strings.Contains(h, "&lt;script&gt;x&lt;/script&gt;") || !strings.Contains(h, `/device/%3Cscript%3Ex%3C%2Fscript%3E`) {
+		t.Errorf("tree HTML:\n%s", h)
+	}
+}
