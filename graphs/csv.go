@@ -72,6 +72,7 @@ func (p *Plan) CSV(w io.Writer) error {
 type exportColumn struct {
 	name   string
 	values []float64
+	series *PlanSeries
 }
 
 // exportColumns names the drawn series by legend, falling back to the
@@ -79,7 +80,8 @@ type exportColumn struct {
 func (p *Plan) exportColumns() []exportColumn {
 	seen := map[string]int{}
 	var cols []exportColumn
-	for _, s := range p.Series {
+	for i := range p.Series {
+		s := &p.Series[i]
 		name := strings.TrimSpace(s.Legend)
 		if name == "" {
 			name = s.Name
@@ -88,7 +90,10 @@ func (p *Plan) exportColumns() []exportColumn {
 		if n := seen[name]; n > 1 {
 			name = fmt.Sprintf("%s (%d)", name, n)
 		}
-		cols = append(cols, exportColumn{name: name, values: s.Values})
+		cols = append(cols, exportColumn{name: name, values: s.Values, series: s})
+		if s.Type == TypeSmoke {
+			cols = append(cols, exportColumn{name: name + " loss", values: s.Loss, series: s})
+		}
 	}
 	return cols
 }

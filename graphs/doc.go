@@ -44,6 +44,7 @@
 //	  - {type: VRULE, ref: peak, color: "#0088FF"}      # at a vdef's time
 //	  - {type: GPRINT, ref: p95, format: "%8.2lf%s\n"}  # rrdtool printf; %s is the SI prefix
 //	  - {type: COMMENT, legend: "text\n"}               # "\n" ends a legend line
+//	  - {type: SMOKE, ref: rtt, color: "#000000", legend: RTT}   # SmokePing: probes' spread, median by loss
 //	  - {type: FORECAST, ref: x, color: "#CC0000", threshold: 1e9, legend: Trend}   # least squares
 //	  - {type: FORECAST, ref: x, method: holt-winters, season: 1d, threshold: 1e9, color: "#880000"}
 //

@@ -152,8 +152,8 @@ func (p *Plan) JSON(w io.Writer) error {
 	m.Geometry = jsonGeom{Width: g.Width, Height: g.Height, Plot: [4]float64{g.PlotLeft, g.PlotTop, g.PlotWidth, g.PlotHeight},
 		TimeFrom: g.TimeFrom, TimeTo: g.TimeTo, ValueMin: jnum(g.ValueMin), ValueMax: jnum(g.ValueMax)}
 	cols := p.exportColumns()
-	for i, c := range cols {
-		s := p.Series[i]
+	for _, c := range cols {
+		s := c.series
 		d.Columns = append(d.Columns, jsonColumn{Name: c.name, Type: s.Type, Series: s.Name, Color: hexColor(s.Color),
 			Current: jnum(s.Current), Average: jnum(s.Average), Maximum: jnum(s.Maximum)})
 	}

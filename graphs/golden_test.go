@@ -64,6 +64,8 @@ func TestGolden(t *testing.T) {
 		{"log-1w", logTemplate(), 7 * 24 * time.Hour, "", nil},
 		{"right-axis-1d", rightAxisTemplate(), 24 * time.Hour, "", nil},
 		{"holt-winters-14d", seasonalTemplate(), 14 * 24 * time.Hour, "", seasonalData()},
+		{"smoke-1d", smokeTemplate(), 24 * time.Hour, "", pingData()},
+		{"aggregate-1d", aggregateTemplate(), 24 * time.Hour, "", aggData()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tm := tc.tmpl
@@ -132,4 +134,16 @@ func rightAxisTemplate() Template {
 	t.Name = "right_axis"
 	t.RightAxis = &RightAxis{Scale: 0.125, Label: "bytes per second"}
 	return t
+}
+
+func aggregateTemplate() Template {
+	return Template{
+		Name: "all_ifs", Title: "{device} all interfaces", VerticalLabel: "bits per second",
+		Defs:  []Def{{Name: "in", Metric: "if_in", Match: map[string]string{"ifName": "~eth[0-9]+"}}},
+		CDefs: []CDef{{Name: "total", RPN: "in"}},
+		Items: []Item{
+			{Type: "AREA", Ref: "in", Color: "#00CF00", Legend: "{ifName}", Each: true},
+			{Type: "LINE", Ref: "total", Color: "#000000", Width: 1, Legend: "Total"},
+		},
+	}
 }

@@ -1,6 +1,8 @@
 package graphs
 
 import (
+	"fmt"
+	"image/color"
 	"maps"
 	"math"
 	"slices"
@@ -44,7 +46,7 @@ func (p *Plan) buildLegend(vars map[string]string) []LegendLine {
 	si, ri, fi := 0, 0, 0 // next plan series, rule and forecast
 	for i, it := range t.Items {
 		switch it.Type {
-		case TypeArea, TypeLine, TypeStack, TypeTick:
+		case TypeArea, TypeLine, TypeStack, TypeTick, TypeSmoke:
 			for _, s := range p.Series[si : si+p.itemSeries[i]] {
 				if it.Legend != "" || it.Each {
 					flush()
@@ -92,6 +94,10 @@ func (p *Plan) statsLegend() []LegendLine {
 			continue
 		}
 		col := s.Color
+		if s.Type == TypeSmoke {
+			lines = append(lines, smokeLegend(s, p.Base, unit)...)
+			continue
+		}
 		lines = append(lines, LegendLine{Color: &col, Dashed: len(s.Dashes) > 0, Line: s.Type == TypeLine, Cells: []string{
 			s.Legend,
 			"Current: " + formatSI(s.Current, p.Base, 2, unit),
@@ -123,4 +129,43 @@ func (p *Plan) statsLegend() []LegendLine {
 
 func sortedKeys(m map[string]string) []string {
 	return slices.Sorted(maps.Keys(m))
+}
+
+// smokeLegend is the median's statistics and the loss colour key.
+func smokeLegend(s PlanSeries, base float64, unit string) []LegendLine {
+	green := lossColors[0].col
+	var sum float64
+	n := 0
+	for _, l := range s.Loss {
+		if !math.IsNaN(l) {
+			sum += l
+			n++
+		}
+	}
+	avgLoss := math.NaN()
+	if n > 0 {
+		avgLoss = sum / float64(n)
+	}
+	lines := []LegendLine{{Color: &green, Line: true, Cells: []string{
+		s.Legend + " (median)",
+		"Current: " + formatSI(s.Current, base, 2, unit),
+		"Average: " + formatSI(s.Average, base, 2, unit),
+		"Maximum: " + formatSI(s.Maximum, base, 2, unit),
+		fmt.Sprintf("Loss: %.1f %%", avgLoss*100),
+	}}}
+	key := LegendLine{Cells: []string{"probes lost"}, CellColors: []*color.NRGBA{nil}}
+	for i, lc := range lossColors {
+		lo := 0.0
+		if i > 0 {
+			lo = lossColors[i-1].upTo
+		}
+		label := "0"
+		if lc.upTo > 0 {
+			label = fmt.Sprintf("%.0f-%.0f %%", lo*100, lc.upTo*100)
+		}
+		c := lc.col
+		key.Cells = append(key.Cells, label)
+		key.CellColors = append(key.CellColors, &c)
+	}
+	return append(lines, key)
 }

@@ -105,6 +105,10 @@ type PlanSeries struct {
 	Values []float64 // the item's own values
 	// Base is what a STACK sits on (nil: zero); the drawn top is Base+Values.
 	Base []float64
+	// SMOKE: per row the known probe values, sorted, and the share of
+	// probes unknown (0..1); Values is their median.
+	Spread [][]float64
+	Loss   []float64
 	// Legend statistics over the known values.
 	Current, Average, Maximum float64
 }
@@ -127,6 +131,8 @@ type LegendLine struct {
 	Cells  []string
 	Dashed bool
 	Line   bool // the swatch is a line (LINE, rules, forecasts), not a box
+	// CellColors, when set, puts a small line swatch before cell i.
+	CellColors []*color.NRGBA
 }
 
 // NewPlan queries the template's series for the device and labels in vars
@@ -184,7 +190,7 @@ func NewPlan(ctx context.Context, q Querier, t *Template, vars map[string]string
 	each := map[int][]eachSeries{}
 	for _, it := range t.Items {
 		j := c.varIdx[it.Ref]
-		if _, done := each[j]; !it.Each || done {
+		if _, done := each[j]; !(it.Each || it.Type == TypeSmoke) || done {
 			continue
 		}
 		ss := slices.Clone(g.raw[j])
@@ -243,6 +249,9 @@ func NewPlan(ctx context.Context, q Querier, t *Template, vars map[string]string
 			}
 			s.Current, s.Average, s.Maximum = stats(vals)
 			p.Series = append(p.Series, s)
+			p.itemSeries[i] = 1
+		case TypeSmoke:
+			p.Series = append(p.Series, smoke(it, col, each[c.varIdx[it.Ref]], rows, expand(it.Legend, vars)))
 			p.itemSeries[i] = 1
 		case TypeHRule:
 			r := Rule{Type: it.Type, Color: col, Width: max(it.Width, 1), Dashes: it.Dashes, Legend: expand(it.Legend, vars)}

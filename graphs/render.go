@@ -230,6 +230,8 @@ func (p *Plan) render(dc draw.Canvas, pix *pixels) {
 			pl.Add(&linePlot{s: s, p: p, pix: pix})
 		case TypeTick:
 			pl.Add(&tickPlot{s: s, p: p, pix: pix})
+		case TypeSmoke:
+			pl.Add(&smokePlot{s: s, p: p, pix: pix})
 		}
 	}
 	for i := range p.Rules {
@@ -303,7 +305,7 @@ func (p *Plan) drawLegend(c draw.Canvas, th theme, h text.Handler) {
 			if i >= len(widths) {
 				widths = append(widths, 0)
 			}
-			widths[i] = max(widths[i], st.Width(cell))
+			widths[i] = max(widths[i], st.Width(cell)+cellSwatch(l, i))
 		}
 	}
 	gap := px(14)
@@ -328,7 +330,12 @@ func (p *Plan) drawLegend(c draw.Canvas, th theme, h text.Handler) {
 			if x > c.Max.X {
 				break
 			}
-			c.FillText(st, vg.Point{X: x, Y: y}, cell)
+			if sw := cellSwatch(l, i); sw > 0 {
+				c.StrokeLine2(draw.LineStyle{Color: l.CellColors[i], Width: px(3)}, x, y, x+sw-px(3), y)
+				c.FillText(st, vg.Point{X: x + sw, Y: y}, cell)
+			} else {
+				c.FillText(st, vg.Point{X: x, Y: y}, cell)
+			}
 			if i < len(widths) {
 				x += widths[i] + gap
 			}
@@ -402,4 +409,12 @@ func (p *Plan) drawRightAxis(f *frame, dc draw.Canvas) {
 			Rotation: -math.Pi / 2, XAlign: draw.XCenter, YAlign: draw.YTop}
 		dc.FillText(ls, vg.Point{X: x + px(rightAxisWidth+12), Y: (dc.Min.Y + dc.Max.Y) / 2}, ra.Label)
 	}
+}
+
+// cellSwatch is the room a cell's own colour swatch takes, if it has one.
+func cellSwatch(l LegendLine, i int) vg.Length {
+	if i < len(l.CellColors) && l.CellColors[i] != nil {
+		return px(14)
+	}
+	return 0
 }

@@ -92,6 +92,10 @@ type VDef struct {
 //	TICK               a short vertical mark where Ref is known and non-zero
 //	GPRINT             a vdef (Ref) printed in the legend with Format
 //	COMMENT            Legend text in the legend
+//	SMOKE              SmokePing's picture of a def matching many probe
+//	                   series (one per probe): their spread per row as
+//	                   smoke in Color, the median as a line coloured by
+//	                   the share of probes lost
 //	FORECAST           the least-squares trend of Ref, drawn across the
 //	                   range and into the template's Future, with when it
 //	                   reaches Threshold in the legend
@@ -128,6 +132,7 @@ const (
 	TypeGPrint   = "GPRINT"
 	TypeComment  = "COMMENT"
 	TypeForecast = "FORECAST"
+	TypeSmoke    = "SMOKE"
 )
 
 var (
@@ -366,6 +371,11 @@ func (t *Template) compile() (*compiled, error) {
 			}
 		case TypeTick:
 			series()
+		case TypeSmoke:
+			series()
+			if j, ok := c.varIdx[it.Ref]; ok && j >= len(t.Defs) {
+				add("%s: smoke needs a def (its probe series), not a cdef", iw)
+			}
 		case TypeForecast:
 			series()
 			if it.Threshold != nil && !isFinite(*it.Threshold) {
@@ -408,7 +418,7 @@ func (t *Template) compile() (*compiled, error) {
 				add("%s: a comment has no ref", iw)
 			}
 		default:
-			add("items[%d]: unknown type %q (want AREA, LINE, STACK, TICK, HRULE, VRULE, GPRINT, COMMENT or FORECAST)", i, it.Type)
+			add("items[%d]: unknown type %q (want AREA, LINE, STACK, TICK, HRULE, VRULE, GPRINT, COMMENT, FORECAST or SMOKE)", i, it.Type)
 			needColor = false
 		}
 		var col color.NRGBA
