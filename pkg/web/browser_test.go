@@ -272,6 +272,12 @@ func TestBrowser(t *testing.T) {
 	screenshot(t, ctx, shots, "07-templates")
 	step(t, ctx, "dark", chromedp.Navigate(base+"/"), chromedp.WaitVisible("#grid"), chromedp.Click("#theme"))
 	waitJS(t, ctx, "dark theme", `document.documentElement.dataset.theme === 'dark' && getComputedStyle(document.body).backgroundColor !== 'rgb(246, 247, 249)'`)
+	waitJS(t, ctx, "dark images", `Array.from(document.querySelectorAll('#grid img')).every(i => i.src.includes('theme=dark') && i.complete && i.naturalWidth > 0)`)
+	// The choice is a cookie: the next page comes dark from the server.
+	step(t, ctx, "dark again", chromedp.Navigate(base+"/?page=2"), chromedp.WaitVisible("#grid"))
+	if html, _ := chromedp.Run(ctx, chromedp.OuterHTML("html")); !strings.Contains(html, `data-theme="dark"`) || !strings.Contains(html, "theme=dark") {
+		t.Error("the server did not render the dark theme from the cookie")
+	}
 	screenshot(t, ctx, shots, "08-home-dark")
 	step(t, ctx, "phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)), chromedp.Navigate(base+"/graph/rtr-001.cpu.eth0"), chromedp.WaitVisible(".exports"))
 	if w := eval[float64](t, ctx, `document.documentElement.scrollWidth`); w > 400 {

@@ -42,6 +42,7 @@ var funcs = template.FuncMap{
 
 // base is what every page's frame needs.
 type base struct {
+	Theme   string // "dark", "light" or "" (the browser's preference)
 	Title   string
 	Version string
 	User    string
@@ -51,7 +52,7 @@ type base struct {
 }
 
 func (s *Server) base(c echo.Context, title string) base {
-	b := base{Title: title, Version: s.o.Version, CSRF: auth.CSRFToken(c.Request())}
+	b := base{Title: title, Version: s.o.Version, CSRF: auth.CSRFToken(c.Request()), Theme: themeOf(c)}
 	if u, ok := auth.UserFrom(c.Request().Context()); ok {
 		b.User, b.Role, b.Admin = u.Name, string(u.Role), u.Role == auth.RoleAdmin
 	}
@@ -234,7 +235,7 @@ func (s *Server) home(c echo.Context) error {
 		return err
 	}
 	d := homeData{base: s.base(c, "Graphs"), Presets: presets, ThumbW: thumbW, ThumbH: thumbH, Total: len(list),
-		View: view{Path: "/", Range: r, Q: f.q, Device: f.device, Template: f.template, Label: f.label, Page: page, PerPage: per}}
+		View: view{Path: "/", Range: r, Q: f.q, Device: f.device, Template: f.template, Label: f.label, Page: page, PerPage: per, Theme: themeOf(c)}}
 	d.Tree = buildTree(list, devs, f)
 	// Tree links are built here, not in the template: with thousands of
 	// branches, a method call per link in html/template costs milliseconds.
@@ -354,10 +355,10 @@ func (s *Server) graphPage(c echo.Context) error {
 		return err
 	}
 	d := graphPageData{base: s.base(c, list[i].Title), Graph: list[i], Presets: presets, FullW: fullW, FullH: fullH,
-		View: view{Path: "/graph/" + id, Range: r, PerPage: defaultPerPage}}
+		View: view{Path: "/graph/" + id, Range: r, PerPage: defaultPerPage, Theme: themeOf(c)}}
 	for _, k := range []string{"1d", "1w", "1m", "1y"} {
 		p, _ := presetByKey(k)
-		pv := view{Range: timeRange{Start: p.Start, End: "now"}}
+		pv := view{Range: timeRange{Start: p.Start, End: "now"}, Theme: d.View.Theme}
 		d.Views = append(d.Views, graphView{Label: "Last " + p.Label, Query: pv.Img(id, "png", fullW, fullH)})
 	}
 	for _, f := range []string{"png", "svg", "csv", "json"} {
@@ -433,7 +434,7 @@ func (s *Server) devicePage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d := devicePageData{base: s.base(c, name), Device: devs[i], View: view{Path: "/", Range: r, Device: name, PerPage: defaultPerPage}}
+	d := devicePageData{base: s.base(c, name), Device: devs[i], View: view{Path: "/", Range: r, Device: name, PerPage: defaultPerPage, Theme: themeOf(c)}}
 	for _, g := range list {
 		if g.Device == name {
 			d.Graphs = append(d.Graphs, g)
@@ -492,4 +493,15 @@ func treeHTML(tree []treeDevice) template.HTML {
 	}
 	b.WriteString("</ul>")
 	return template.HTML(b.String())
+}
+
+// themeCookie holds the theme a person chose, so that pages and graph
+// images come in that theme from the first byte.
+const themeCookie = "saguaro_theme"
+
+func themeOf(c echo.Context) string {
+	if ck, err := c.Cookie(themeCookie); err == nil && (ck.Value == "dark" || ck.Value == "light") {
+		return ck.Value
+	}
+	return ""
 }

@@ -146,6 +146,7 @@ type view struct {
 	Label    string
 	Page     int
 	PerPage  int
+	Theme    string // graph images in the dark theme when "dark"
 }
 
 func (v view) values() url.Values {
@@ -216,6 +217,9 @@ func (v view) ImgQuery(width, height int) string {
 	}
 	q.Set("width", strconv.Itoa(width))
 	q.Set("height", strconv.Itoa(height))
+	if v.Theme == "dark" {
+		q.Set("theme", "dark")
+	}
 	return q.Encode()
 }
 

@@ -4,16 +4,41 @@
 (function () {
   "use strict";
   var root = document.documentElement;
-  function applyTheme(t) { if (t) { root.dataset.theme = t; } }
-  try { applyTheme(localStorage.getItem("saguaro-theme")); } catch (e) {}
+  // The chosen theme lives in a cookie so the server renders pages and
+  // graph images in it; without one, follow the system preference.
+  function cookieTheme() {
+    var m = document.cookie.match(/(?:^|; )saguaro_theme=(dark|light)/);
+    return m ? m[1] : "";
+  }
+  function graphImages(theme) {
+    var imgs = document.querySelectorAll("img[src^='/api/v1/graphs/']");
+    for (var i = 0; i < imgs.length; i++) {
+      var u = new URL(imgs[i].getAttribute("src"), location.href);
+      if (theme === "dark") { u.searchParams.set("theme", "dark"); } else { u.searchParams.delete("theme"); }
+      var s = u.pathname + u.search;
+      if (s !== imgs[i].getAttribute("src")) { imgs[i]._geom = null; imgs[i].setAttribute("src", s); }
+    }
+    var links = document.querySelectorAll(".exports a");
+    for (var j = 0; j < links.length; j++) {
+      var l = new URL(links[j].getAttribute("href"), location.href);
+      if (theme === "dark") { l.searchParams.set("theme", "dark"); } else { l.searchParams.delete("theme"); }
+      links[j].setAttribute("href", l.pathname + l.search);
+    }
+  }
+  function setTheme(t) {
+    root.dataset.theme = t;
+    document.cookie = "saguaro_theme=" + t + "; Path=/; Max-Age=31536000; SameSite=Lax";
+    graphImages(t);
+  }
+  if (!cookieTheme() && window.matchMedia && matchMedia("(prefers-color-scheme: dark)").matches) {
+    setTheme("dark");
+  }
   var themeBtn = document.getElementById("theme");
   if (themeBtn) {
     themeBtn.addEventListener("click", function () {
       var cur = root.dataset.theme ||
         (window.matchMedia && matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light");
-      var next = cur === "dark" ? "light" : "dark";
-      applyTheme(next);
-      try { localStorage.setItem("saguaro-theme", next); } catch (e) {}
+      setTheme(cur === "dark" ? "light" : "dark");
     });
   }
 
