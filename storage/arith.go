@@ -34,9 +34,9 @@ type seriesRRD struct {
 // created the file just before it.
 const firstOffset = time.Microsecond
 
-// newSeriesRRD starts the RRD state of a series whose first reading is at t.
-func newSeriesRRD(ds metric.DS, step time.Duration, tiers []*tier, t time.Time) (*seriesRRD, error) {
-	d, err := rrd.NewDS(ds, step, t.Add(-firstOffset))
+// newSeriesRRD starts the RRD state of a series at start.
+func newSeriesRRD(ds metric.DS, step time.Duration, tiers []*tier, start time.Time) (*seriesRRD, error) {
+	d, err := rrd.NewDS(ds, step, start)
 	if err != nil {
 		return nil, err
 	}
@@ -106,11 +106,13 @@ func (sr *seriesRRD) rawRate(ds metric.DS, sec, usec int64, r rrd.Reading) float
 		}
 	case metric.DCounter, metric.DDerive:
 		if prevOK {
-			d := r.Value - prev.Value
-			if ds.Type == metric.DCounter && d < 0 {
+			nv, ov := readingFloat(r), readingFloat(prev)
+			// A DCOUNTER that went down (in magnitude, as rrd.DS judges
+			// it) has no rate.
+			if ds.Type == metric.DCounter && ((nv > 0 && ov > nv) || (nv < 0 && nv > ov)) {
 				return math.NaN()
 			}
-			rate = d / interval
+			rate = (nv - ov) / interval
 		}
 	}
 	if math.IsNaN(rate) || !ds.InRange(rate) {

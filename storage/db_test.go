@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"testing"
@@ -538,4 +539,92 @@ func closeTo(got, want []float64, tol float64) bool {
 		}
 	}
 	return true
+}
+
+// TestRawRateMatchesTier feeds random readings of every DS type on step
+// boundaries, with gaps longer than the heartbeat and values outside the
+// limits: each raw rate must equal the 1-minute row storage/rrd computed.
+func TestRawRateMatchesTier(t *testing.T) {
+	types := []metric.DSType{metric.Gauge, metric.Counter, metric.Derive, metric.Absolute, metric.DCounter, metric.DDerive}
+	db := openTest(t, t.TempDir())
+	rng := rand.New(rand.NewPCG(11, 12))
+	const polls = 300
+	cur := make([]uint64, len(types))
+	fcur := make([]float64, len(types))
+	for k := 0; k < polls; k++ {
+		if k%37 == 5 {
+			k += 2 // a gap longer than the heartbeat
+		}
+		ts := base.Add(time.Duration(k) * time.Minute)
+		var batch []metric.Sample
+		for i, typ := range types {
+			s := metric.Sample{
+				Labels: metric.New(metric.NameLabel, "x", "type", typ.String()),
+				DS:     metric.DS{Type: typ, Heartbeat: 2 * time.Minute, Min: math.NaN(), Max: 5000},
+				Time:   ts,
+			}
+			switch typ {
+			case metric.Counter, metric.Derive:
+				step := uint64(rng.IntN(400_000))
+				if rng.IntN(20) == 0 {
+					cur[i] = step // a reset or a wrap
+				} else {
+					cur[i] += step
+				}
+				s.Count, s.Exact, s.Value = cur[i], true, float64(cur[i])
+			case metric.DCounter, metric.DDerive:
+				fcur[i] += rng.Float64()*1000 - 100
+				s.Value = fcur[i]
+			default:
+				s.Value = rng.Float64() * 6000
+			}
+			if rng.IntN(25) == 0 {
+				s.Value, s.Exact = math.NaN(), false
+			}
+			batch = append(batch, s)
+		}
+		mustAppend(t, db, batch...)
+	}
+	ctx := context.Background()
+	for _, typ := range types {
+		t.Run(typ.String(), func(t *testing.T) {
+			sel := metric.Selector{metric.Eq("type", typ.String())}
+			raw, err := db.Raw(ctx, sel, base, base.Add(polls*time.Minute))
+			if err != nil || len(raw) != 1 {
+				t.Fatalf("raw: %v, %v", raw, err)
+			}
+			res, err := db.Select(ctx, metric.Query{Match: sel, From: base, To: base.Add(polls * time.Minute), Step: time.Minute})
+			if err != nil || len(res) != 1 {
+				t.Fatalf("select: %v, %v", res, err)
+			}
+			rows := map[int64]float64{}
+			for i, v := range res[0].Values {
+				rows[res[0].TimeAt(i).Unix()] = v
+			}
+			rawAt := map[int64]float64{}
+			for i, tm := range raw[0].Times {
+				rawAt[tm.Unix()] = raw[0].Values[i]
+			}
+			checked := 0
+			for ts, row := range rows {
+				r, ok := rawAt[ts]
+				if math.IsNaN(row) {
+					if ok && typ != metric.Gauge {
+						t.Fatalf("at %d: raw rate %v, tier row unknown", ts, r)
+					}
+					continue
+				}
+				if !ok {
+					t.Fatalf("at %d: tier row %v, no raw rate", ts, row)
+				}
+				if math.Abs(r-row) > 1e-9*math.Max(1, math.Abs(row)) {
+					t.Fatalf("at %d: raw rate %v, tier row %v", ts, r, row)
+				}
+				checked++
+			}
+			if checked < polls/2 {
+				t.Fatalf("only %d rows compared", checked)
+			}
+		})
+	}
 }
