@@ -205,6 +205,24 @@ func (v view) ZoomOut() string {
 	return v.With("start", unix(v.Range.From.Add(-h)), "end", unix(v.Range.To.Add(h)))
 }
 
+// ZoomIn halves the range around its middle: the keyboard's drag-zoom.
+func (v view) ZoomIn() string {
+	q := v.Range.Span() / 4
+	return v.With("start", unix(v.Range.From.Add(q)), "end", unix(v.Range.To.Add(-q)))
+}
+
+// InputStart and InputEnd show the range in the custom-range form:
+// relative times as written, Unix seconds as a readable RFC 3339 time.
+func (v view) InputStart() string { return readable(v.Range.Start, v.Range.From) }
+func (v view) InputEnd() string   { return readable(v.Range.End, v.Range.To) }
+
+func readable(s string, t time.Time) string {
+	if _, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return t.Format(time.RFC3339)
+	}
+	return s
+}
+
 // PageURL is the view at page n (1-based).
 func (v view) PageURL(n int) string { return v.With("page", strconv.Itoa(n)) }
 

@@ -77,6 +77,12 @@ func TestViewLinks(t *testing.T) {
 	if z := q(v.ZoomOut()); z.Get("start") != "1699998200" || z.Get("end") != "1700005400" {
 		t.Errorf("zoom out: %v", z)
 	}
+	if z := q(v.ZoomIn()); z.Get("start") != "1700000900" || z.Get("end") != "1700002700" {
+		t.Errorf("zoom in: %v", z)
+	}
+	if got := v.InputStart(); got != from.Format(time.RFC3339) {
+		t.Errorf("input start %q", got)
+	}
 	p, _ := presetByKey("1w")
 	if u := q(v.PresetURL(p)); u.Get("start") != "-1w" || u.Has("end") || u.Get("q") != "a b" {
 		t.Errorf("preset: %v", u)

@@ -42,7 +42,7 @@
     });
   }
 
-  // Keyboard: / search, [ earlier, ] later, - zoom out.
+  // Keyboard: / search, [ earlier, ] later, - zoom out, + zoom in.
   document.addEventListener("keydown", function (ev) {
     var t = ev.target;
     if (ev.ctrlKey || ev.metaKey || ev.altKey || (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.isContentEditable))) { return; }
@@ -51,6 +51,7 @@
     else if (ev.key === "[") { go("back"); }
     else if (ev.key === "]") { go("forward"); }
     else if (ev.key === "-") { go("zoomout"); }
+    else if (ev.key === "+" || ev.key === "=") { go("zoomin"); }
   });
 
   // Drag across a graph to zoom into that time span. The image's JSON
