@@ -255,7 +255,7 @@ func (db *DB) apply(s *seriesState, t time.Time, r rrd.Reading) {
 	}
 	first := s.rrd == nil
 	if first {
-		start := t.Add(-firstOffset)
+		start := firstStart(t)
 		if s.ds.Type == metric.Absolute {
 			// An absolute reading counts events since an unknown moment.
 			start = t

@@ -28,11 +28,15 @@ type seriesRRD struct {
 	prevUsec int64
 }
 
-// firstOffset is how long before its first reading a series' DS starts:
-// the first reading then only primes the DS (a counter has nothing to
-// difference yet, a gauge holds for a microsecond), as if rrdtool had
-// created the file just before it.
-const firstOffset = time.Microsecond
+// firstStart is when a series' DS starts, given its first reading at t:
+// the whole second before it (or the start of t's second when t has a
+// fraction). The first reading then only primes the DS, as if rrdtool had
+// created the file just before it: a counter has nothing to difference
+// yet, a gauge holds for at most a second. A whole second keeps rrdtool's
+// integer count of unknown seconds exact.
+func firstStart(t time.Time) time.Time {
+	return t.Add(-time.Nanosecond).Truncate(time.Second)
+}
 
 // newSeriesRRD starts the RRD state of a series at start.
 func newSeriesRRD(ds metric.DS, step time.Duration, tiers []*tier, start time.Time) (*seriesRRD, error) {
