@@ -6,7 +6,7 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 # Debian packages the tests use: a real SNMP agent and tools, rrdtool as
 # the oracle for RRD arithmetic, nginx for a real stub_status page.
-TEST_PKGS := snmpd snmp rrdtool nginx-light chromium
+TEST_PKGS := snmpd snmp rrdtool nginx-light chromium apache2
 GOTEST_FLAGS ?= -count=1 -timeout 40m
 
 .PHONY: all build run test test-deps bench lint clean

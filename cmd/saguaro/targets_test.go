@@ -1,0 +1,452 @@
+package main
+
+import (
+	"context"
+	"encoding/pem"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/saguaro-monitoring/saguaro/pkg/config"
+	"github.com/saguaro-monitoring/saguaro/pkg/metric"
+	"github.com/saguaro-monitoring/saguaro/pkg/snmpdtest"
+	"github.com/saguaro-monitoring/saguaro/poller"
+	"github.com/saguaro-monitoring/saguaro/templates"
+)
+
+// Each built-in device template is polled from a real source, and every
+// series its graphs draw must be among what the poll returned: a template
+// whose graphs name a metric the source never yields draws empty graphs.
+func TestBuiltinTemplatesAgainstRealSources(t *testing.T) {
+	set, err := templates.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name   string
+		device func(t *testing.T) string // the device's YAML, one list entry
+		// between polls, e.g. traffic so that counters move
+		traffic func(t *testing.T)
+		check   func(t *testing.T, first, second []metric.Sample)
+	}{
+		{name: "nginx-status", device: func(t *testing.T) string {
+			base := startNginx(t)
+			nginxBase = base
+			return fmt.Sprintf("{name: web1, template: nginx-status, http: {url: %q}}", base+"/stub")
+		}, traffic: func(t *testing.T) { hit(t, nginxBase+"/", 5) },
+			check: func(t *testing.T, a, b []metric.Sample) {
+				if d := value(t, b, "nginx_http_requests_total") - value(t, a, "nginx_http_requests_total"); d < 6 {
+					t.Errorf("nginx requests grew by %v, want at least 6", d)
+				}
+			}},
+		{name: "apache-status", device: func(t *testing.T) string {
+			base := startApache(t)
+			apacheBase = base
+			return fmt.Sprintf("{name: web2, template: apache-status, http: {url: %q}}", base+"/server-status?auto")
+		}, traffic: func(t *testing.T) { hit(t, apacheBase+"/", 5) },
+			check: func(t *testing.T, a, b []metric.Sample) {
+				if d := value(t, b, "apache_accesses_total") - value(t, a, "apache_accesses_total"); d < 5 {
+					t.Errorf("apache accesses grew by %v, want at least 5", d)
+				}
+				busy := find(b, "apache_workers", "state", "busy")
+				if len(busy) != 1 || busy[0].Value < 1 {
+					t.Errorf("busy workers %v", busy)
+				}
+			}},
+		{name: "jvm-jolokia", device: jolokiaDevice, check: func(t *testing.T, _, b []metric.Sample) {
+			if v := find(b, "jvm_memory_heap_bytes", "kind", "used"); len(v) != 1 || v[0].Value != 56432768 {
+				t.Errorf("heap used %v", v)
+			}
+			// max -1 (unbounded) is outside min 0: stored as unknown.
+			if v := find(b, "jvm_memory_nonheap_bytes", "kind", "max"); len(v) != 1 || v[0].DS.InRange(v[0].Value) {
+				t.Errorf("non-heap max %v should be out of range", v)
+			}
+		}},
+		{name: "json-counters", device: countersDevice, check: func(t *testing.T, a, b []metric.Sample) {
+			x, y := find(a, "app_events_total", "counter", "messages_sent"), find(b, "app_events_total", "counter", "messages_sent")
+			if len(x) != 1 || len(y) != 1 || y[0].Value-x[0].Value != 7 || !y[0].Exact || y[0].DS.Type != metric.Derive {
+				t.Errorf("messages_sent %v then %v", x, y)
+			}
+		}},
+		{name: "latency-probe tcp", device: func(t *testing.T) string {
+			l, err := net.Listen("tcp4", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { l.Close() })
+			go func() {
+				for {
+					c, err := l.Accept()
+					if err != nil {
+						return
+					}
+					c.Close()
+				}
+			}()
+			return fmt.Sprintf("{name: gw, template: latency-probe, probe: {kind: tcp, target: %q, count: 5, spacing: 10ms, percentiles: [90, 99]}}", l.Addr().String())
+		}, check: func(t *testing.T, _, b []metric.Sample) {
+			if v := find(b, "latency_loss_ratio"); len(v) != 1 || v[0].Value != 0 {
+				t.Errorf("loss %v", v)
+			}
+			for _, st := range []string{"min", "median", "max", "p90", "p99"} {
+				if v := find(b, "latency_rtt_seconds", "stat", st); len(v) != 1 || !(v[0].Value > 0 && v[0].Value < 1) {
+					t.Errorf("rtt %s: %v", st, v)
+				}
+			}
+		}},
+		{name: "latency-probe http", device: func(t *testing.T) string {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") }))
+			t.Cleanup(srv.Close)
+			return fmt.Sprintf("{name: site, template: latency-probe, probe: {kind: http, target: %q, count: 3, spacing: 10ms}}", srv.URL)
+		}, check: func(t *testing.T, _, b []metric.Sample) {
+			if v := find(b, "latency_loss_ratio"); len(v) != 1 || v[0].Value != 0 {
+				t.Errorf("loss %v", v)
+			}
+		}},
+		{name: "script-values", device: func(t *testing.T) string {
+			dir := t.TempDir()
+			p := filepath.Join(dir, "users.sh")
+			if err := os.WriteFile(p, []byte("#!/bin/sh\necho \"users:$1 sessions:7\"\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			return fmt.Sprintf("{name: logins, template: script-values, script: {command: %q, args: [\"3\"], timeout: 5s}}", p)
+		}, check: func(t *testing.T, _, b []metric.Sample) {
+			if v := find(b, "script_value", "field", "users"); len(v) != 1 || v[0].Value != 3 {
+				t.Errorf("users %v", v)
+			}
+		}},
+		{name: "net-snmp-host", device: func(t *testing.T) string {
+			agent := snmpdtest.Start(t)
+			return fmt.Sprintf("{name: host1, template: net-snmp-host, snmp: {address: %q, community: %s}}", agent.Addr, snmpdtest.Community)
+		}, check: func(t *testing.T, _, b []metric.Sample) {
+			root := find(b, "hr_storage_size_units", "hrStorageDescr", "/")
+			used := find(b, "hr_storage_used_units", "hrStorageDescr", "/")
+			unit := find(b, "hr_storage_unit_bytes", "hrStorageDescr", "/")
+			if len(root) != 1 || len(used) != 1 || len(unit) != 1 || used[0].Value > root[0].Value || unit[0].Value < 512 {
+				t.Errorf("hrStorage /: size %v used %v unit %v", root, used, unit)
+			}
+			if len(find(b, "ucd_diskio_read_bytes")) == 0 {
+				t.Error("no diskIOTable rows")
+			}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dev := tc.device(t)
+			cfg, err := config.Parse([]byte("devices:\n  - " + dev + "\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			targets, err := buildTargets(cfg, set)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tg := targets[0]
+			first := poll(t, tg)
+			if tc.traffic != nil {
+				tc.traffic(t)
+			}
+			second := poll(t, tg)
+			for _, s := range second {
+				if s.DS.Heartbeat <= 0 {
+					t.Errorf("%s: heartbeat %v", s.Labels, s.DS.Heartbeat)
+				}
+			}
+			tpl := set.Devices[cfg.Devices[0].Template]
+			for _, g := range tpl.Graphs {
+				if g == "poll_health" {
+					continue // stored by the poller, not the source
+				}
+				for _, d := range set.Graphs[g].Defs {
+					var match []string
+					for k, v := range d.Match {
+						match = append(match, k, v)
+					}
+					if len(find(second, d.Metric, match...)) == 0 {
+						t.Errorf("graph %s def %s: no %s%v among the %d samples", g, d.Name, d.Metric, d.Match, len(second))
+					}
+				}
+			}
+			tc.check(t, first, second)
+		})
+	}
+}
+
+var nginxBase, apacheBase string
+
+func poll(t *testing.T, tg poller.Target) []metric.Sample {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := tg.Collector.Poll(ctx, time.Now())
+	if err != nil {
+		t.Fatalf("poll %s: %v", tg.Name, err)
+	}
+	return s
+}
+
+func hit(t *testing.T, url string, n int) {
+	t.Helper()
+	for range n {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+}
+
+// find returns the samples of a metric whose labels hold the pairs.
+func find(s []metric.Sample, name string, pairs ...string) []metric.Sample {
+	var out []metric.Sample
+next:
+	for _, x := range s {
+		if x.Labels.Get(metric.NameLabel) != name {
+			continue
+		}
+		for i := 0; i+1 < len(pairs); i += 2 {
+			if x.Labels.Get(pairs[i]) != pairs[i+1] {
+				continue next
+			}
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+func value(t *testing.T, s []metric.Sample, name string) float64 {
+	t.Helper()
+	v := find(s, name)
+	if len(v) != 1 {
+		t.Fatalf("%s: %d samples", name, len(v))
+	}
+	return v[0].Value
+}
+
+// jolokiaDevice serves Jolokia's answer to read/java.lang:type=Memory over
+// TLS, behind basic auth and a header, as a secured agent would.
+func jolokiaDevice(t *testing.T) string {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, p, ok := r.BasicAuth()
+		if !ok || u != "jmx" || p != "jmx-secret" || r.Header.Get("X-Jolokia-Token") != "tok123" {
+			http.Error(w, "unauthorised", http.StatusUnauthorized)
+			return
+		}
+		if r.URL.Path != "/jolokia/read/java.lang:type=Memory" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"request":{"mbean":"java.lang:type=Memory","type":"read"},"value":{"ObjectPendingFinalizationCount":0,"Verbose":false,`+
+			`"HeapMemoryUsage":{"init":264241152,"committed":257425408,"max":3760193536,"used":56432768},`+
+			`"NonHeapMemoryUsage":{"init":7667712,"committed":45940736,"max":-1,"used":43758152},`+
+			`"ObjectName":{"objectName":"java.lang:type=Memory"}},"timestamp":1764250000,"status":200}`)
+	}))
+	t.Cleanup(srv.Close)
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf(`{name: app-jvm, template: jvm-jolokia, http: {url: %q, username: jmx, password: jmx-secret, headers: {X-Jolokia-Token: tok123}, tls: {ca_file: %q, server_name: example.com}}}`,
+		srv.URL+"/jolokia/read/java.lang:type=Memory", ca)
+}
+
+// countersDevice serves business counters that grow between polls.
+func countersDevice(t *testing.T) string {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		k := n.Add(1)
+		fmt.Fprintf(w, `{"service":"billing","counters":{"items_ingested":%d,"messages_sent":%d}}`, 1000+100*k, 50+7*k)
+	}))
+	t.Cleanup(srv.Close)
+	return fmt.Sprintf("{name: billing, template: json-counters, http: {url: %q}}", srv.URL+"/counters")
+}
+
+// startDaemon runs a web server in the foreground, stopped by PID when the
+// test ends, and waits until addr accepts connections.
+func startDaemon(t *testing.T, name string, dir, addr string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(args[0], args[1:]...)
+	out, err := os.Create(filepath.Join(dir, "stdout.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); out.Close(); close(done) }()
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+	})
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		select {
+		case <-done:
+			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+			so, _ := os.ReadFile(filepath.Join(dir, "stdout.log"))
+			t.Fatalf("%s exited: %s %s", name, log, so)
+		default:
+		}
+		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+			c.Close()
+			return
+		}
+	}
+	t.Fatalf("%s did not listen on %s within 10s", name, addr)
+}
+
+// requireBinary fails under CI and skips otherwise when a daemon is not
+// installed.
+func requireBinary(t *testing.T, path, pkg string) {
+	t.Helper()
+	if _, err := os.Stat(path); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s not found; install it with: apt-get install -y %s", path, pkg)
+		}
+		t.Skipf("%s not found (apt-get install -y %s); skipping outside CI", path, pkg)
+	}
+}
+
+func freeTCPAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startNginx runs Debian's nginx with stub_status at /stub.
+func startNginx(t *testing.T) string {
+	requireBinary(t, "/usr/sbin/nginx", "nginx-light")
+	dir, addr := t.TempDir(), freeTCPAddr(t)
+	conf := fmt.Sprintf(`daemon off;
+master_process off;
+worker_processes 1;
+pid %[1]s/nginx.pid;
+error_log %[1]s/error.log;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path %[1]s/body;
+  proxy_temp_path %[1]s/proxy;
+  fastcgi_temp_path %[1]s/fastcgi;
+  uwsgi_temp_path %[1]s/uwsgi;
+  scgi_temp_path %[1]s/scgi;
+  server {
+    listen %[2]s;
+    location = /stub { stub_status; }
+    location / { return 200 "hello\n"; }
+  }
+}
+`, dir, addr)
+	cp := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(cp, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	startDaemon(t, "nginx", dir, addr, "/usr/sbin/nginx", "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", cp)
+	return "http://" + addr
+}
+
+// startApache runs Debian's apache2 (event MPM) with mod_status at
+// /server-status and ExtendedStatus on.
+func startApache(t *testing.T) string {
+	requireBinary(t, "/usr/sbin/apache2", "apache2")
+	// Workers running as nobody must reach the document root, which a
+	// test's TempDir (inside a 0700 directory) does not allow.
+	dir, err := os.MkdirTemp("", "saguaro-apache-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	addr := freeTCPAddr(t)
+	// As root, workers drop to nobody; they need to read nothing here.
+	user := ""
+	if os.Geteuid() == 0 {
+		user = "User nobody\nGroup nogroup\n"
+	}
+	mods := "/usr/lib/apache2/modules"
+	conf := fmt.Sprintf(`ServerRoot %[1]s
+ServerName 127.0.0.1
+Listen %[2]s
+PidFile %[1]s/httpd.pid
+ErrorLog %[1]s/error.log
+Mutex file:%[1]s
+LoadModule mpm_event_module %[3]s/mod_mpm_event.so
+LoadModule authz_core_module %[3]s/mod_authz_core.so
+LoadModule status_module %[3]s/mod_status.so
+%[4]sExtendedStatus On
+DocumentRoot %[1]s
+<Location /server-status>
+  SetHandler server-status
+</Location>
+`, dir, addr, mods, user)
+	cp := filepath.Join(dir, "httpd.conf")
+	if err := os.WriteFile(cp, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "index.html"), []byte("hello\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	startDaemon(t, "apache2", dir, addr, "/usr/sbin/apache2", "-f", cp, "-DFOREGROUND")
+	return "http://" + addr
+}
+
+func TestBuildTargetsProtocolMismatch(t *testing.T) {
+	set, err := templates.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse([]byte(`devices:
+  - {name: a, template: nginx-status, script: {command: /bin/true}}
+  - {name: b, template: latency-probe, probe: {kind: tcp, target: "127.0.0.1:1"}}
+  - {name: c, template: jvm-jolokia, http: {url: "https://x/", tls: {ca_file: /nonexistent/ca.pem}}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets, err := buildTargets(cfg, set)
+	for _, want := range []string{
+		`devices[0].template: template "nginx-status" has no script section but the device is polled by script (the template has: [http])`,
+		`devices[2] "c": http target "c": tls`,
+		`ca_file`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
+	}
+	if len(targets) != 1 || targets[0].Name != "b/probe" {
+		t.Fatalf("targets %+v", targets)
+	}
+	// Collectors that hold connections stay closable through the
+	// heartbeat wrapper.
+	cfg, _ = config.Parse([]byte("devices:\n  - {name: w, template: nginx-status, http: {url: \"http://127.0.0.1:1/\"}}\n"))
+	targets, err = buildTargets(cfg, set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := targets[0].Collector.(interface{ Close() error }); !ok {
+		t.Error("http collector lost its Close")
+	}
+}
