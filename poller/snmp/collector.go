@@ -163,8 +163,13 @@ func (c *Collector) Poll(ctx context.Context, at time.Time) (out []metric.Sample
 		// poll (they keep no state in it), so that tens of thousands of
 		// devices do not hold as many descriptors. Below it, sockets stay
 		// open: connecting costs a socket and a 64 KiB buffer per poll.
-		// v3 keeps its socket along with the discovered engine.
-		defer c.closeConn()
+		// v3 keeps its socket along with the discovered engine. The
+		// client goes too: gosnmp keeps its 64 KiB receive buffer for as
+		// long as the client lives.
+		defer func() {
+			_ = c.closeConn()
+			c.g = nil
+		}()
 	}
 	p := &poll{c: c, ctx: ctx, at: at, errs: pollErrors{device: c.cfg.Device}}
 	uptime, haveUptime := p.scalars()
