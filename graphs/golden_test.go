@@ -103,7 +103,9 @@ func TestGolden(t *testing.T) {
 				exp, _ := png.Decode(bytes.NewReader(want))
 				diff := image.NewRGBA(got.Bounds())
 				cmpimg.Diff(diff, got, exp)
-				dir := t.TempDir()
+				// Kept after the test (t.TempDir would be removed) for a look.
+				dir := filepath.Join(os.TempDir(), "saguaro-golden-diff", tc.name)
+				_ = os.MkdirAll(dir, 0o755)
 				var d bytes.Buffer
 				_ = png.Encode(&d, diff)
 				_ = os.WriteFile(filepath.Join(dir, "diff.png"), d.Bytes(), 0o644)

@@ -244,3 +244,26 @@ func (p *pixels) vertices(dst []vertex, path vg.Path) []vertex {
 	}
 	return dst
 }
+
+// gridPath draws the 1-pixel horizontal and vertical segments of path
+// (pairs of Move and Line at pixel centres) by setting pixels.
+func (p *pixels) gridPath(c draw.Canvas, path vg.Path, col color.Color) {
+	clip := p.clipRect(c)
+	r, g, b, a := col.RGBA()
+	for i := 0; i+1 < len(path); i += 2 {
+		x0, y0 := path[i].Pos.X.Dots(DPI), p.h-path[i].Pos.Y.Dots(DPI)
+		x1, y1 := path[i+1].Pos.X.Dots(DPI), p.h-path[i+1].Pos.Y.Dots(DPI)
+		if x0 > x1 {
+			x0, x1 = x1, x0
+		}
+		if y0 > y1 {
+			y0, y1 = y1, y0
+		}
+		rect := image.Rect(int(math.Floor(x0)), int(math.Floor(y0)), int(math.Floor(x1))+1, int(math.Floor(y1))+1).Intersect(clip)
+		for y := rect.Min.Y; y < rect.Max.Y; y++ {
+			for x := rect.Min.X; x < rect.Max.X; x++ {
+				p.blend(x, y, r, g, b, a, 1)
+			}
+		}
+	}
+}

@@ -215,7 +215,7 @@ func (p *Plan) render(dc draw.Canvas, pix *pixels) {
 	pl, th := f.pl, f.th
 	pl.Add(&background{color: th.plotBg, pix: pix})
 	if f.lay.ticks {
-		pl.Add(&gridLines{x: f.xt, y: f.yTicks, major: th.grid, minor: th.minorGrid})
+		pl.Add(&gridLines{x: f.xt, y: f.yTicks, major: th.grid, minor: th.minorGrid, pix: pix})
 	}
 	known := false
 	for i := range p.Series {
