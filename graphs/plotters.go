@@ -3,6 +3,7 @@ package graphs
 import (
 	"image/color"
 	"math"
+	"slices"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/text"
@@ -250,7 +251,14 @@ func (l *linePlot) Plot(c draw.Canvas, plt *plot.Plot) {
 	if len(path) == 0 {
 		return
 	}
-	if l.pix != nil && len(l.s.Dashes) == 0 {
+	if l.pix != nil {
+		if len(l.s.Dashes) > 0 {
+			d := l.s.Dashes
+			if len(d)%2 == 1 {
+				d = append(slices.Clone(d), d...)
+			}
+			path = l.pix.dashPath(path, d)
+		}
 		l.pix.stroke(c, path, l.s.Width, l.s.Color)
 		return
 	}

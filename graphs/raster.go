@@ -267,3 +267,46 @@ func (p *pixels) gridPath(c draw.Canvas, path vg.Path, col color.Color) {
 		}
 	}
 }
+
+// dashPath cuts the polylines of path into dashes: on for d[0] pixels, off
+// for d[1], and so on, the pattern running on across joints.
+func (p *pixels) dashPath(path vg.Path, d []float64) vg.Path {
+	if len(d) == 0 {
+		return path
+	}
+	var out vg.Path
+	k, left := 0, d[0] // current dash index and what is left of it, pixels
+	on := true
+	var prev vg.Point
+	for _, comp := range path {
+		switch comp.Type {
+		case vg.MoveComp:
+			prev = comp.Pos
+			k, left, on = 0, d[0], true
+			out.Move(prev)
+		case vg.LineComp:
+			a, b := prev, comp.Pos
+			seg := math.Hypot(float64(b.X-a.X), float64(b.Y-a.Y)) / float64(px(1))
+			pos := 0.0
+			for i := 0; seg-pos > 1e-9 && i < 1_000_000; i++ {
+				step := math.Min(left, seg-pos)
+				pos += step
+				left -= step
+				pt := vg.Point{X: a.X + (b.X-a.X)*vg.Length(pos/seg), Y: a.Y + (b.Y-a.Y)*vg.Length(pos/seg)}
+				if on {
+					out.Line(pt)
+				}
+				if left <= 1e-9 {
+					k = (k + 1) % len(d)
+					left = d[k]
+					on = !on
+					if on {
+						out.Move(pt)
+					}
+				}
+			}
+			prev = b
+		}
+	}
+	return out
+}
