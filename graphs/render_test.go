@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/saguaro-monitoring/saguaro/pkg/metric"
+	"gonum.org/v1/plot/vg"
 )
 
 // benchEnd matches the rrdtool anchor's fixed end: 2026-01-01T00:00:00Z.
@@ -128,5 +129,35 @@ func TestPNGSizes(t *testing.T) {
 			}
 			writeLook(t, tc.name+".png", buf.Bytes())
 		})
+	}
+}
+
+func TestDashPath(t *testing.T) {
+	pix := &pixels{h: 100}
+	var path vg.Path
+	path.Move(vg.Point{X: 0, Y: px(10)})
+	path.Line(vg.Point{X: px(50), Y: px(10)})
+	path.Line(vg.Point{X: px(100), Y: px(10)}) // the pattern runs on across the joint
+	out := pix.dashPath(path, []float64{4, 2})
+	var dashes []float64
+	var start vg.Length
+	for _, c := range out {
+		switch c.Type {
+		case vg.MoveComp:
+			start = c.Pos.X
+		case vg.LineComp:
+			if l := float64((c.Pos.X - start) / px(1)); l > 1e-6 {
+				dashes = append(dashes, l)
+			}
+			start = c.Pos.X
+		}
+	}
+	// Dashes start every 6 px: 17 of them, the ones across x=50 in two parts.
+	total := 0.0
+	for _, d := range dashes {
+		total += d
+	}
+	if math.Abs(total-(16*4+4)) > 1e-6 {
+		t.Errorf("dashes %v cover %v px, want 68", dashes, total)
 	}
 }
