@@ -66,6 +66,7 @@ func authOptions(log *slog.Logger) auth.Options {
 var (
 	_ web.Templates = (*service)(nil)
 	_ web.AdHoc     = (*service)(nil)
+	_ web.Forecasts = (*service)(nil)
 )
 
 // loadTemplates reads the templates as they are on disk now, with the
@@ -185,4 +186,19 @@ func (s *service) PlanTemplate(ctx context.Context, name string, vars map[string
 		return nil, fmt.Errorf("graph template %q: %w", name, web.ErrNotFound)
 	}
 	return graphs.NewPlan(ctx, s.db, t, vars, o)
+}
+
+// HasForecast reports whether a graph template draws a FORECAST with a
+// threshold, for the capacity report.
+func (s *service) HasForecast(name string) bool {
+	t, ok := s.state.Load().cat.Template(name)
+	if !ok {
+		return false
+	}
+	for _, it := range t.Items {
+		if it.Type == "FORECAST" && it.Threshold != nil {
+			return true
+		}
+	}
+	return false
 }

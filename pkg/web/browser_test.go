@@ -268,6 +268,11 @@ func TestBrowser(t *testing.T) {
 	// Engineers' pages, then dark theme and a phone-width screen.
 	step(t, ctx, "device", chromedp.Navigate(base+"/device/rtr-001"), chromedp.WaitVisible("dl.facts"))
 	screenshot(t, ctx, shots, "06-device")
+	step(t, ctx, "capacity", chromedp.Navigate(base+"/capacity?start=-7d"), chromedp.WaitVisible("#capacity"))
+	if n := eval[int](t, ctx, `document.querySelectorAll('#capacity tbody tr').length`); n != 48 {
+		t.Errorf("capacity report has %d rows, want 48 (disk and memory of 12 devices, 2 each)", n)
+	}
+	screenshot(t, ctx, shots, "06b-capacity")
 	step(t, ctx, "templates", chromedp.Navigate(base+"/templates"), chromedp.WaitVisible("table.list"))
 	screenshot(t, ctx, shots, "07-templates")
 	step(t, ctx, "dark", chromedp.Navigate(base+"/"), chromedp.WaitVisible("#grid"), chromedp.Click("#theme"))

@@ -31,6 +31,17 @@ func newManyGraphs(t testing.TB, devices, perDevice int) *manyGraphs {
 			Defs:  []graphs.Def{{Name: "v", Metric: "temp", CF: "AVERAGE"}},
 			Items: []graphs.Item{{Type: "AREA", Ref: "v", Color: colours[i], Legend: name}},
 		}
+		// Disks fill soon, memory never: the capacity report ranks them.
+		switch name {
+		case "disk":
+			th := 2000.0
+			tm.Future = "30d"
+			tm.Items = append(tm.Items, graphs.Item{Type: "FORECAST", Ref: "v", Color: "#CC0000", Threshold: &th, Legend: "Trend"})
+		case "memory":
+			th := 1e12
+			tm.Future = "30d"
+			tm.Items = append(tm.Items, graphs.Item{Type: "FORECAST", Ref: "v", Color: "#CC0000", Threshold: &th, Legend: "Trend"})
+		}
 		if err := tm.Validate(); err != nil {
 			t.Fatal(err)
 		}
@@ -48,6 +59,10 @@ func newManyGraphs(t testing.TB, devices, perDevice int) *manyGraphs {
 		}
 	}
 	return m
+}
+
+func (m *manyGraphs) HasForecast(template string) bool {
+	return template == "disk" || template == "memory"
 }
 
 func (m *manyGraphs) List(context.Context) ([]graphs.Info, error) { return m.list, nil }

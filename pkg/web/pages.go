@@ -38,6 +38,16 @@ var funcs = template.FuncMap{
 	"ms":   func(d time.Duration) string { return d.Round(time.Millisecond).String() },
 	"date": func(t time.Time) string { return t.Format("2006-01-02 15:04") },
 	"add":  func(a, b int) int { return a + b },
+	"days": func(d *float64) string { return strconv.FormatFloat(*d, 'f', 1, 64) },
+	"fmtv": func(v any) string {
+		switch x := v.(type) {
+		case float64:
+			return formatValue(x)
+		case *float64:
+			return formatValue(*x)
+		}
+		return ""
+	},
 }
 
 // base is what every page's frame needs.

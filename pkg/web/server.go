@@ -145,6 +145,7 @@ func (s *Server) routes() {
 	g.POST("/account/tokens", s.accountNewToken, pageViewer)
 	g.POST("/account/tokens/:tid/revoke", s.accountRevokeToken, pageViewer)
 	g.GET("/users", s.usersPage, pageAdmin)
+	g.GET("/capacity", s.capacityPage, pageViewer)
 
 	api := g.Group("/api/v1")
 	api.GET("/openapi.json", s.openAPI) // the API's description is no secret
@@ -160,6 +161,7 @@ func (s *Server) routes() {
 	api.POST("/tokens", s.apiNewToken, apiViewer)
 	api.DELETE("/tokens/:tid", s.apiRevokeToken, apiViewer)
 	api.GET("/users", s.apiUsers, apiAdmin)
+	api.GET("/capacity", s.apiCapacity, apiViewer)
 	g.POST("/-/reload", s.reload, apiAdmin)
 }
 
