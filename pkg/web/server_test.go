@@ -148,8 +148,6 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-func newTestServer(t *testing.T) *httptest.Server { return newTestEnv(t, nil).ts }
-
 // do sends a request with a role's token ("" role: no credentials).
 func (e *testEnv) do(t testing.TB, method, path string, role auth.Role, body io.Reader, hdr ...string) (int, http.Header, string) {
 	t.Helper()
