@@ -537,8 +537,10 @@ func TestSocketsClosedPastTheBound(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if c1.g.Conn == nil || c2.g.Conn != nil || OpenSockets() != base+1 {
-			t.Fatalf("round %d: first open %v, second open %v, %d open", i, c1.g.Conn != nil, c2.g.Conn != nil, OpenSockets())
+		// The second collector drops its client too, and with it gosnmp's
+		// 64 KiB receive buffer.
+		if c1.g == nil || c1.g.Conn == nil || c2.g != nil || OpenSockets() != base+1 {
+			t.Fatalf("round %d: first open %v, second client kept %v, %d open", i, c1.g != nil && c1.g.Conn != nil, c2.g != nil, OpenSockets())
 		}
 	}
 	c1.Close()
