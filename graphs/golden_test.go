@@ -55,17 +55,20 @@ func TestGolden(t *testing.T) {
 		span  time.Duration
 		theme string
 		q     Querier
+		w, h  int
 	}{
-		{"anchor-1d", anchorTemplate(), 24 * time.Hour, "", nil},
-		{"anchor-1y", anchorTemplate(), 365 * 24 * time.Hour, "", nil},
-		{"every-type-1d", everyDrawType(), 24 * time.Hour, "", nil},
-		{"every-type-1w-dark", everyDrawType(), 7 * 24 * time.Hour, "dark", nil},
-		{"forecast-30d", forecastTemplate(130e9), 30 * 24 * time.Hour, "", linearData()},
-		{"log-1w", logTemplate(), 7 * 24 * time.Hour, "", nil},
-		{"right-axis-1d", rightAxisTemplate(), 24 * time.Hour, "", nil},
-		{"holt-winters-14d", seasonalTemplate(), 14 * 24 * time.Hour, "", seasonalData()},
-		{"smoke-1d", smokeTemplate(), 24 * time.Hour, "", pingData()},
-		{"aggregate-1d", aggregateTemplate(), 24 * time.Hour, "", aggData()},
+		{"thumb-120x50", anchorTemplate(), 24 * time.Hour, "", nil, 120, 50},
+		{"small-300x150", everyDrawType(), 24 * time.Hour, "", nil, 300, 150},
+		{"anchor-1d", anchorTemplate(), 24 * time.Hour, "", nil, 0, 0},
+		{"anchor-1y", anchorTemplate(), 365 * 24 * time.Hour, "", nil, 0, 0},
+		{"every-type-1d", everyDrawType(), 24 * time.Hour, "", nil, 0, 0},
+		{"every-type-1w-dark", everyDrawType(), 7 * 24 * time.Hour, "dark", nil, 0, 0},
+		{"forecast-30d", forecastTemplate(130e9), 30 * 24 * time.Hour, "", linearData(), 0, 0},
+		{"log-1w", logTemplate(), 7 * 24 * time.Hour, "", nil, 0, 0},
+		{"right-axis-1d", rightAxisTemplate(), 24 * time.Hour, "", nil, 0, 0},
+		{"holt-winters-14d", seasonalTemplate(), 14 * 24 * time.Hour, "", seasonalData(), 0, 0},
+		{"smoke-1d", smokeTemplate(), 24 * time.Hour, "", pingData(), 0, 0},
+		{"aggregate-1d", aggregateTemplate(), 24 * time.Hour, "", aggData(), 0, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tm := tc.tmpl
@@ -73,7 +76,11 @@ func TestGolden(t *testing.T) {
 			if tc.q != nil {
 				src = tc.q
 			}
-			p := newTestPlan(t, src, tm, tc.span, 800, 300)
+			w, h := 800, 300
+			if tc.w > 0 {
+				w, h = tc.w, tc.h
+			}
+			p := newTestPlan(t, src, tm, tc.span, w, h)
 			p.opts.Theme = tc.theme
 			var buf bytes.Buffer
 			if err := p.PNG(&buf); err != nil {

@@ -104,7 +104,7 @@ func timeTicks(lo, hi, pixels float64, span time.Duration, loc *time.Location) [
 		}
 	}
 	format := u.format
-	if format == "15:04" && max(span, axis) > 24*time.Hour {
+	if format == "15:04" && span > 24*time.Hour {
 		format = "Mon 15:04"
 	}
 	from := time.Unix(int64(math.Floor(lo)), 0).In(loc)
