@@ -5,7 +5,8 @@ BIN     := bin/saguaro
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 # Debian packages the tests use: a real SNMP agent and tools, rrdtool as
-# the oracle for RRD arithmetic, nginx for a real stub_status page.
+# the oracle for RRD arithmetic, nginx for a real stub_status page,
+# chromium for the browser tests of the web UI.
 TEST_PKGS := snmpd snmp rrdtool nginx-light chromium apache2
 GOTEST_FLAGS ?= -count=1 -timeout 40m
 
