@@ -167,12 +167,12 @@ func Open(o Options) (*DB, error) {
 		return nil, err
 	}
 	db := &DB{
-		opts:   o,
-		log:    o.Logger,
-		step:   int64(o.Step / time.Second),
-		stop:   make(chan struct{}),
-		done:   make(chan struct{}),
-		ckptc:  make(chan struct{}, 1),
+		opts:  o,
+		log:   o.Logger,
+		step:  int64(o.Step / time.Second),
+		stop:  make(chan struct{}),
+		done:  make(chan struct{}),
+		ckptc: make(chan struct{}, 1),
 	}
 	for i := range db.shards {
 		db.shards[i] = &shard{series: map[uint64]*seriesState{}}
@@ -531,6 +531,5 @@ func fromPromLabels(ls labels.Labels) metric.Labels {
 	})
 	return out
 }
-
 
 func isNaN(v float64) bool { return math.IsNaN(v) }
