@@ -38,6 +38,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return checkConfigCmd(args, stdout, stderr)
 	case "simulate":
 		return simulateCmd(args, stdout, stderr)
+	case "discover":
+		return discoverCmd(args, stdout, stderr)
 	case "user":
 		return userCmd(args, os.Stdin, stdout, stderr)
 	case "version":
@@ -59,6 +61,8 @@ func usage(w io.Writer) {
                                poll, store and serve graphs (default command)
   saguaro check-config [FILE]  check a configuration and its templates; exit 1 on problems
   saguaro simulate [flags]     serve many simulated SNMP agents on loopback (see -h)
+  saguaro discover [--community C] [--version 2c] [--apply FILE] HOST[:PORT]...
+                               propose device templates for SNMP agents; --apply adds them to FILE
   saguaro user SUBCOMMAND      manage users and API tokens (list, add, passwd, token, ...)
   saguaro version              print the version
 
