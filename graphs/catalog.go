@@ -97,6 +97,9 @@ func (c *Catalog) List(ctx context.Context, devices []Device) ([]Info, error) {
 			}
 			for _, vars := range combos {
 				vars[metric.DeviceLabel] = d.Name
+				if err := c.labelVars(ctx, t, vars); err != nil {
+					return nil, fmt.Errorf("device %q graph %q: %w", d.Name, name, err)
+				}
 				out = append(out, Info{Title: expand(t.Title, vars), Device: d.Name, Template: t.Name, Vars: vars})
 			}
 		}
@@ -229,4 +232,30 @@ func digits(s string) int {
 		i++
 	}
 	return i
+}
+
+// labelVars adds the template's label variables (ifAlias, ...) for one
+// instance: the first value found among its first def's series.
+func (c *Catalog) labelVars(ctx context.Context, t *Template, vars map[string]string) error {
+	for _, l := range t.Labels {
+		sel := append(metric.Selector(nil), t.compiled.defSel[0]...)
+		if t.Defs[0].Device == "" {
+			sel = append(sel, metric.Eq(metric.DeviceLabel, vars[metric.DeviceLabel]))
+		}
+		for _, p := range t.Per {
+			sel = append(sel, metric.Eq(p, vars[p]))
+		}
+		vals, err := c.q.LabelValues(ctx, l, sel)
+		if err != nil {
+			return fmt.Errorf("label values of %s: %w", l, err)
+		}
+		slices.Sort(vals)
+		for _, v := range vals {
+			if v != "" {
+				vars[l] = v
+				break
+			}
+		}
+	}
+	return nil
 }

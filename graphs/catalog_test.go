@@ -106,3 +106,39 @@ func TestNaturalCompareAndSlug(t *testing.T) {
 		}
 	}
 }
+
+// TestLabelVariables: titles can use labels of the series, such as the
+// interface alias, in the catalog and in the plan.
+func TestLabelVariables(t *testing.T) {
+	q := &fakeQuerier{}
+	q.add(metric.New(metric.NameLabel, "g", metric.DeviceLabel, "router1", "ifName", "eth0", "ifAlias", "uplink to ISP"),
+		benchEnd.Add(-time.Hour), time.Minute, []float64{1, 2})
+	q.add(metric.New(metric.NameLabel, "g", metric.DeviceLabel, "router1", "ifName", "eth1"),
+		benchEnd.Add(-time.Hour), time.Minute, []float64{1, 2})
+	tm := simpleTemplate()
+	tm.Title = "{device} {ifName} ({ifAlias})"
+	tm.Labels = []string{"ifAlias"}
+	c, err := NewCatalog(q, []Template{tm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	infos, err := c.List(context.Background(), []Device{{Name: "router1", Templates: []string{"simple"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(infos) != 2 || infos[0].Title != "router1 eth0 (uplink to ISP)" || infos[1].Title != "router1 eth1 ({ifAlias})" {
+		t.Fatalf("titles %q, %q", infos[0].Title, infos[1].Title)
+	}
+	tp, _ := c.Template("simple")
+	vars := map[string]string{"device": "router1", "ifName": "eth0"} // as a caller may pass them
+	p, err := NewPlan(context.Background(), q, tp, vars, Options{From: benchEnd.Add(-time.Hour), To: benchEnd, Width: 400, Height: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Title != "router1 eth0 (uplink to ISP)" {
+		t.Errorf("plan title %q", p.Title)
+	}
+	if _, ok := vars["ifAlias"]; ok {
+		t.Error("NewPlan changed the caller's vars")
+	}
+}

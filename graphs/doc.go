@@ -24,6 +24,7 @@
 //	unit: b                          # appended after the SI prefix in legends
 //	right_axis: {scale: 0.125, shift: 0, label: bytes per second}   # second scale on the right
 //	per: [ifName]                    # one graph per value of these labels
+//	labels: [ifAlias]                # series labels usable as {ifAlias} in titles and legends
 //	future: 30d                      # extend the time axis for FORECAST (d, w, y or a Go duration)
 //	defs:                            # __name__=metric, device=<device>, per labels, plus match
 //	  - {name: in, metric: if_in_octets, cf: AVERAGE, match: {direction: in}}

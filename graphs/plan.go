@@ -181,6 +181,10 @@ func NewPlan(ctx context.Context, q Querier, t *Template, vars map[string]string
 	if err != nil {
 		return nil, err
 	}
+	if len(t.Labels) > 0 {
+		vars = withSeriesLabels(vars, t.Labels, g.raw[0])
+		p.Title, p.VerticalLabel = expand(t.Title, vars), expand(t.VerticalLabel, vars)
+	}
 	all, first, stepS, rows := g.all, g.first, int64(g.step/time.Second), g.rows
 	p.Start = time.Unix(first, 0).UTC()
 	p.Step = g.step
@@ -735,4 +739,25 @@ func evalGrid(ctx context.Context, q Querier, t *Template, c *compiled, vars map
 		all[i] = all[i][lb:]
 	}
 	return &grid{all: all, raw: raw, first: first + int64(lb)*stepS, step: step, rows: rows - lb, lb: lb}, nil
+}
+
+// withSeriesLabels adds to a copy of vars the named labels' values from the
+// first series that has each.
+func withSeriesLabels(vars map[string]string, names []string, ss []metric.Series) map[string]string {
+	out := make(map[string]string, len(vars)+len(names))
+	for k, v := range vars {
+		out[k] = v
+	}
+	for _, n := range names {
+		if out[n] != "" {
+			continue
+		}
+		for _, s := range ss {
+			if v := s.Labels.Get(n); v != "" {
+				out[n] = v
+				break
+			}
+		}
+	}
+	return out
 }

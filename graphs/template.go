@@ -31,11 +31,14 @@ type Template struct {
 	// (rrdtool's --right-axis), e.g. scale 0.125 for bytes beside bits.
 	RightAxis *RightAxis `yaml:"right_axis"`
 	Per       []string   `yaml:"per"`
-	Future    string     `yaml:"future"` // extend the time axis for FORECAST items: "30d", "12w", "1y", "720h"
-	Defs      []Def      `yaml:"defs"`
-	CDefs     []CDef     `yaml:"cdefs"`
-	VDefs     []VDef     `yaml:"vdefs"`
-	Items     []Item     `yaml:"items"`
+	// Labels names labels of the first def's series that titles and
+	// legends may use as {variables}, such as ifAlias or ifSpeed.
+	Labels []string `yaml:"labels"`
+	Future string   `yaml:"future"` // extend the time axis for FORECAST items: "30d", "12w", "1y", "720h"
+	Defs   []Def    `yaml:"defs"`
+	CDefs  []CDef   `yaml:"cdefs"`
+	VDefs  []VDef   `yaml:"vdefs"`
+	Items  []Item   `yaml:"items"`
 
 	compiled *compiled
 }
@@ -209,9 +212,19 @@ func (t *Template) compile() (*compiled, error) {
 		}
 		per[l] = true
 	}
+	labels := map[string]bool{}
+	for i, l := range t.Labels {
+		switch {
+		case !labelRe.MatchString(l):
+			add("labels[%d] %q: not a label name", i, l)
+		case l == metric.NameLabel || l == metric.DeviceLabel || per[l] || labels[l]:
+			add("labels[%d] %q: already a variable", i, l)
+		}
+		labels[l] = true
+	}
 	for _, m := range varRe.FindAllStringSubmatch(t.Title+"\x00"+t.VerticalLabel, -1) {
-		if v := m[1]; v != metric.DeviceLabel && !per[v] {
-			add("title variable {%s}: not device nor a per label", v)
+		if v := m[1]; v != metric.DeviceLabel && !per[v] && !labels[v] {
+			add("title variable {%s}: not device, a per label nor one of labels", v)
 		}
 	}
 	if t.Future != "" {
