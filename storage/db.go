@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"io"
 	"log/slog"
 	"math"
 	"os"
@@ -31,6 +32,9 @@ var (
 	// ErrBadSample wraps every rejected sample's error.
 	ErrBadSample = errors.New("bad sample")
 )
+
+// A DB is closed like a file.
+var _ io.Closer = (*DB)(nil)
 
 // formatVersion is the version of the data directory layout.
 const formatVersion = 1
