@@ -16,6 +16,9 @@ import (
 	"github.com/saguaro-monitoring/saguaro/storage/rrd"
 )
 
+// maxFuture is how far ahead of the clock a reading may be.
+const maxFuture = time.Hour
+
 // maxReportedErrors bounds how many per-sample errors one Append returns.
 const maxReportedErrors = 10
 
@@ -91,9 +94,10 @@ func (db *DB) ingest(batch []metric.Sample) ([]out, []error, error) {
 		}
 	}
 	acc := make([]accepted, 0, len(batch))
+	now := time.Now()
 	for i := range batch {
 		smp := &batch[i]
-		s, err := db.check(smp)
+		s, err := db.check(smp, now)
 		if err != nil {
 			reject(fmt.Errorf("%w %d of %d: %w", ErrBadSample, i+1, len(batch), err))
 			continue
@@ -124,7 +128,7 @@ func (db *DB) ingest(batch []metric.Sample) ([]out, []error, error) {
 
 // check validates one sample and finds or creates its series. The caller
 // holds the lock of the sample's shard.
-func (db *DB) check(smp *metric.Sample) (*seriesState, error) {
+func (db *DB) check(smp *metric.Sample, now time.Time) (*seriesState, error) {
 	ls := smp.Labels
 	if len(ls) == 0 {
 		return nil, errors.New("series has no labels")
@@ -156,6 +160,11 @@ func (db *DB) check(smp *metric.Sample) (*seriesState, error) {
 	}
 	if smp.Time.Unix() <= 0 {
 		return nil, fmt.Errorf("series %s: time %v is not after 1970", ls, smp.Time)
+	}
+	if smp.Time.After(now.Add(maxFuture)) {
+		// One reading from a wrong clock would make the archives treat
+		// everything else as history beyond their retention.
+		return nil, fmt.Errorf("series %s: time %s is more than %v in the future", ls, smp.Time.UTC().Format(time.RFC3339), maxFuture)
 	}
 	ds := effectiveDS(smp.DS, db.opts.Step)
 	h := labelsHash(ls)

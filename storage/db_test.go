@@ -410,6 +410,7 @@ func TestBadInput(t *testing.T) {
 	backwards := gauge("temp", "r1", base.Add(-time.Minute), 1)
 	badLimits := gauge("lim", "r1", base.Add(time.Minute), 1)
 	badLimits.DS.Min, badLimits.DS.Max = 10, 5
+	future := gauge("future", "r1", time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC), 1)
 	badHB := gauge("hb", "r1", base.Add(time.Minute), 1)
 	badHB.DS.Heartbeat = 1500 * time.Millisecond
 	tests := []struct {
@@ -423,6 +424,7 @@ func TestBadInput(t *testing.T) {
 		{"time going backwards", backwards, `temp{device="r1"}: time 2023-11-13T23:59:00Z is not after its previous reading at 2023-11-14T00:00:00Z`},
 		{"min above max", badLimits, `lim{device="r1"}`},
 		{"fractional heartbeat", badHB, `hb{device="r1"}`},
+		{"time in the future", future, `future{device="r1"}: time 2100-01-01T00:00:00Z is more than 1h0m0s in the future`},
 	}
 	var batch []metric.Sample
 	for _, tc := range tests {
