@@ -1,6 +1,7 @@
 package templates
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -107,8 +108,15 @@ func TestUnknownKeysAndMissingDirs(t *testing.T) {
 }
 
 func FuzzTemplateFile(f *testing.F) {
-	for _, p := range []string{"builtin/net-snmp.yaml", "builtin/saguaro-self.yaml"} {
+	names, err := fs.Glob(builtin, "builtin/*.yaml")
+	if err != nil || len(names) == 0 {
+		f.Fatalf("builtin files: %v", err)
+	}
+	for _, p := range append(names, "testdata/good/inputs.yaml", "testdata/bad/inputs.yaml") {
 		b, err := builtin.ReadFile(p)
+		if strings.HasPrefix(p, "testdata/") {
+			b, err = os.ReadFile(p)
+		}
 		if err != nil {
 			f.Fatal(err)
 		}

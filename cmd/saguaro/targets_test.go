@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/pem"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -11,15 +12,18 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/saguaro-monitoring/saguaro/graphs"
 	"github.com/saguaro-monitoring/saguaro/pkg/config"
 	"github.com/saguaro-monitoring/saguaro/pkg/metric"
 	"github.com/saguaro-monitoring/saguaro/pkg/snmpdtest"
 	"github.com/saguaro-monitoring/saguaro/poller"
+	"github.com/saguaro-monitoring/saguaro/storage"
 	"github.com/saguaro-monitoring/saguaro/templates"
 )
 
@@ -448,5 +452,123 @@ func TestBuildTargetsProtocolMismatch(t *testing.T) {
 	}
 	if _, ok := targets[0].Collector.(interface{ Close() error }); !ok {
 		t.Error("http collector lost its Close")
+	}
+}
+
+// Real polls of real sources, stored by the real storage and drawn by the
+// built-in graph templates: rates, heartbeats and label matches must line
+// up so that every drawn series has values. SAGUARO_PNG_DIR=dir keeps the
+// pictures.
+func TestBuiltinGraphsFromRealPolls(t *testing.T) {
+	set, err := templates.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := startNginx(t)
+	var mu sync.Mutex
+	var k, items, sent int64
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		// Uneven growth, as business counters have.
+		k++
+		items += 600 + (k%7)*300
+		sent += 40 + (k*k)%50
+		fmt.Fprintf(w, `{"counters":{"items_ingested":%d,"messages_sent":%d}}`, items, sent)
+	}))
+	t.Cleanup(app.Close)
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`devices:
+  - {name: web1, template: nginx-status, http: {url: %q}}
+  - {name: billing, template: json-counters, http: {url: %q}}
+  - {name: gw, template: latency-probe, probe: {kind: tcp, target: %q, count: 5, spacing: 5ms}}
+`, base+"/stub", app.URL, l.Addr().String())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets, err := buildTargets(cfg, set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := storage.Open(storage.DefaultOptions(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ctx := context.Background()
+	const polls = 30
+	t0 := time.Now().Truncate(time.Minute).Add(-(polls + 5) * time.Minute)
+	for i := range polls {
+		hit(t, base+"/", 1+(i*7)%11)
+		for _, tg := range targets {
+			s := poll(t, tg)
+			for j := range s {
+				s[j].Time = t0.Add(time.Duration(i) * time.Minute)
+			}
+			if err := db.Append(ctx, s); err != nil {
+				t.Fatalf("append %s: %v", tg.Name, err)
+			}
+		}
+	}
+	out := os.Getenv("SAGUARO_PNG_DIR")
+	for _, d := range cfg.Devices {
+		for _, g := range set.Devices[d.Template].Graphs {
+			if g == "poll_health" {
+				continue
+			}
+			t.Run(d.Name+"/"+g, func(t *testing.T) {
+				plan, err := graphs.NewPlan(ctx, db, set.Graphs[g], map[string]string{metric.DeviceLabel: d.Name},
+					graphs.Options{From: t0, To: t0.Add(polls * time.Minute), Width: 800, Height: 300})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, ps := range plan.Series {
+					known := 0
+					for _, v := range ps.Values {
+						if !math.IsNaN(v) {
+							known++
+						}
+					}
+					// The first rows have no rate yet.
+					if known < plan.Rows*2/3 {
+						t.Errorf("series %q: %d of %d rows known", ps.Legend, known, plan.Rows)
+					}
+					if ps.Legend != "items_ingested" {
+						continue
+					}
+					// Each poll adds 600 + (k mod 7)*300 items a minute: the
+					// drawn rate is one of those over 60 s, never a reset.
+					for i, v := range ps.Values {
+						m := v * 60 / 300 // 2 + (k mod 7)
+						if !math.IsNaN(v) && (math.Abs(m-math.Round(m)) > 1e-9 || m < 2 || m > 8) {
+							t.Errorf("items_ingested row %d: %v per second", i, v)
+						}
+					}
+				}
+				if out != "" {
+					f, err := os.Create(filepath.Join(out, "real-"+d.Name+"-"+g+".png"))
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer f.Close()
+					if err := plan.PNG(f); err != nil {
+						t.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }
