@@ -58,7 +58,8 @@
 // RAD2DEG, IF LIMIT, DUP POP EXC DEPTH, UNKN INF NEGINF, TIME LTIME NOW
 // STEPWIDTH COUNT PREV PREV(name) NEWDAY NEWWEEK NEWMONTH NEWYEAR, the
 // counted stack operators SORT REV AVG MEDIAN STDEV SMIN SMAX COPY INDEX
-// ROLL PERCENT, and TREND TRENDNAN. VDEF functions: MAXIMUM MINIMUM AVERAGE
+// ROLL PERCENT, TREND TRENDNAN and PREDICT PREDICTSIGMA PREDICTPERC (plans
+// fetch the history their windows and shifts reach back to). VDEF functions: MAXIMUM MINIMUM AVERAGE
 // STDEV LAST FIRST TOTAL PERCENT PERCENTNAN LSLSLOPE LSLINT LSLCORREL. Their
 // results are checked against rrdtool 1.7 in the tests; see package rpn for
 // the few deliberate differences.

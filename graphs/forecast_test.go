@@ -136,9 +136,11 @@ func seasonalData() *fakeQuerier {
 func seasonalTemplate() Template {
 	return Template{
 		Name: "seasonal", Title: "{device} seasonal load", Future: "7d",
-		Defs: []Def{{Name: "l", Metric: "load"}},
+		Defs:  []Def{{Name: "l", Metric: "load"}},
+		CDefs: []CDef{{Name: "usual", RPN: "86400,-3,3600,l,PREDICT"}},
 		Items: []Item{
 			{Type: "LINE", Ref: "l", Color: "#3366CC", Width: 1, Legend: "Load"},
+			{Type: "LINE", Ref: "usual", Color: "#33AA33", Width: 1, Dashes: []float64{2, 2}, Legend: "Same hour, last 3 days"},
 			{Type: "FORECAST", Ref: "l", Color: "#CC0000", Legend: "Holt-Winters", Threshold: f64(125), Method: "holt-winters", Season: "1d"},
 			{Type: "FORECAST", Ref: "l", Color: "#888888", Legend: "Linear", Threshold: f64(125)},
 		},
@@ -183,7 +185,7 @@ func TestHoltWinters(t *testing.T) {
 	writeLook(t, "holt-winters.png", mustPNG(t, p))
 
 	short := seasonalTemplate()
-	short.Items[1].Season = "30d"
+	short.Items[2].Season = "30d"
 	if err := short.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -196,8 +198,8 @@ func TestHoltWinters(t *testing.T) {
 		t.Errorf("30-day season over 14 days: %q", p2.Forecasts[0].Text)
 	}
 	bad := seasonalTemplate()
-	bad.Items[1].Season = ""
-	bad.Items[2].Method = "arima"
+	bad.Items[2].Season = ""
+	bad.Items[3].Method = "arima"
 	err = bad.Validate()
 	for _, w := range []string{`season "": want a period`, `method "arima": want linear or holt-winters`} {
 		if err == nil || !strings.Contains(err.Error(), w) {

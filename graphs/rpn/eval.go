@@ -359,6 +359,10 @@ func vector(vs vecSpec, env *Env, n int) []float64 {
 	if step <= 0 {
 		step = 1
 	}
+	if vs.kind >= vecPredict {
+		predict(vs, env, step, out)
+		return out
+	}
 	// A window covers this many rows, the current one included; rows whose
 	// window reaches before the first row are unknown, as in rrdtool (a
 	// caller that wants them known evaluates over earlier rows too, see
@@ -400,4 +404,73 @@ func nearestRank(vals []float64, p float64) float64 {
 	slices.SortFunc(vals, cmpNaNFirst)
 	r := int(math.Ceil(p / 100 * float64(len(vals))))
 	return vals[min(max(r, 1), len(vals))-1]
+}
+
+// predict computes PREDICT, PREDICTSIGMA and PREDICTPERC as rrdtool
+// documents them: the value at t pools, over every shift s, the known
+// values in (t-s-window, t-s], and gives their mean, standard deviation or
+// percentile. A positive percentile interpolates between the two nearest
+// ranks, a negative one takes the closest rank.
+func predict(vs vecSpec, env *Env, step int64, out []float64) {
+	w := max(int(math.Ceil(vs.window/float64(step)-1e-9)), 1)
+	shifts := make([]int, len(vs.shifts))
+	for i, s := range vs.shifts {
+		shifts[i] = int(math.Round(s / float64(step)))
+	}
+	var pool []float64
+	for i := range out {
+		pool = pool[:0]
+		for _, sh := range shifts {
+			for j := i - sh - w + 1; j <= i-sh; j++ {
+				if v := at(env.Vars, vs.ref, j); isNum(v) {
+					pool = append(pool, v)
+				}
+			}
+		}
+		out[i] = poolValue(vs, pool)
+	}
+}
+
+func isNum(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+func poolValue(vs vecSpec, pool []float64) float64 {
+	n := len(pool)
+	if n == 0 {
+		return math.NaN()
+	}
+	switch vs.kind {
+	case vecPredictSigma:
+		if n < 2 {
+			return math.NaN()
+		}
+		var sum, sum2 float64
+		for _, v := range pool {
+			sum += v
+			sum2 += v * v
+		}
+		mean := sum / float64(n)
+		return math.Sqrt(math.Max(sum2/float64(n)-mean*mean, 0) * float64(n) / float64(n-1))
+	case vecPredictPerc:
+		slices.Sort(pool)
+		p := vs.perc
+		if p < 0 {
+			r := int(math.Round(-p / 100 * float64(n)))
+			return pool[min(max(r, 1), n)-1]
+		}
+		pos := p / 100 * float64(n) // 1-based rank
+		lo := int(math.Floor(pos))
+		if lo < 1 {
+			return pool[0]
+		}
+		if lo >= n {
+			return pool[n-1]
+		}
+		f := pos - float64(lo)
+		return pool[lo-1] + f*(pool[lo]-pool[lo-1])
+	}
+	var sum float64
+	for _, v := range pool {
+		sum += v
+	}
+	return sum / float64(n)
 }

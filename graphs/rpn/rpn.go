@@ -145,12 +145,19 @@ type vecKind uint8
 const (
 	vecTrend vecKind = iota
 	vecTrendNaN
+	vecPredict
+	vecPredictSigma
+	vecPredictPerc
 )
+
+var predictOps = map[string]vecKind{"PREDICT": vecPredict, "PREDICTSIGMA": vecPredictSigma, "PREDICTPERC": vecPredictPerc}
 
 type vecSpec struct {
 	kind   vecKind
 	ref    int
-	window float64 // seconds
+	window float64   // seconds
+	shifts []float64 // PREDICT*: seconds back
+	perc   float64   // PREDICTPERC
 }
 
 type instr struct {
@@ -178,7 +185,11 @@ func (p *Program) String() string { return p.src }
 func (p *Program) Lookback() float64 {
 	lb := 0.0
 	for _, v := range p.vecs {
-		lb = max(lb, v.window)
+		back := 0.0
+		for _, sh := range v.shifts {
+			back = max(back, sh)
+		}
+		lb = max(lb, v.window+back)
 	}
 	return lb
 }
@@ -329,6 +340,16 @@ func Compile(expr string, lookup func(name string) (int, bool)) (*Program, error
 				p.code = append(p.code, in)
 				break
 			}
+			if k, ok := predictOps[tok]; ok {
+				spec, used, err := predictSpec(p.code, k, bad)
+				if err != nil {
+					return nil, err
+				}
+				p.vecs = append(p.vecs, spec)
+				p.code = append(p.code[:len(p.code)-used], instr{op: opVec, ref: len(p.vecs) - 1})
+				depth += 1 - used
+				break
+			}
 			if k, ok := vectorOps[tok]; ok {
 				// VAR,window,OP: both must be literal tokens right before.
 				l := len(p.code)
@@ -382,4 +403,73 @@ func isNumber(tok string) bool {
 		}
 	}
 	return c >= '0' && c <= '9'
+}
+
+// predictSpec reads the literal arguments of PREDICT, PREDICTSIGMA and
+// PREDICTPERC before them: shift_n,...,shift_1,n,window[,percentile],x or,
+// with a negative n, multiplier,-n,window[,percentile],x for the shifts
+// multiplier*1..multiplier*|n|. It returns how many instructions they took.
+func predictSpec(code []instr, k vecKind, bad func(string, ...any) error) (vecSpec, int, error) {
+	usage := "needs literal shifts, a count, a window in seconds%s and a variable before it (86400,604800,2,1800,x,%s)"
+	name := map[vecKind]string{vecPredict: "PREDICT", vecPredictSigma: "PREDICTSIGMA", vecPredictPerc: "PREDICTPERC"}[k]
+	pct := ""
+	if k == vecPredictPerc {
+		pct = ", a percentile"
+	}
+	fail := func() (vecSpec, int, error) { return vecSpec{}, 0, bad(usage, pct, name) }
+	i := len(code) - 1
+	if i < 0 || code[i].op != opVar {
+		return fail()
+	}
+	spec := vecSpec{kind: k, ref: code[i].ref}
+	lit := func() (float64, bool) {
+		i--
+		if i < 0 || code[i].op != opConst || math.IsNaN(code[i].v) || math.IsInf(code[i].v, 0) {
+			return 0, false
+		}
+		return code[i].v, true
+	}
+	if k == vecPredictPerc {
+		v, ok := lit()
+		if !ok || v < -100 || v > 100 {
+			return vecSpec{}, 0, bad("percentile must be a literal from -100 to 100")
+		}
+		spec.perc = v
+	}
+	w, ok := lit()
+	if !ok {
+		return fail()
+	}
+	if w <= 0 {
+		return vecSpec{}, 0, bad("window must be a positive number of seconds")
+	}
+	spec.window = w
+	n, ok := lit()
+	if !ok || n != math.Trunc(n) || n == 0 || math.Abs(n) > 64 {
+		return vecSpec{}, 0, bad("shift count must be a literal integer from 1 to 64 (negative: multiples of one shift)")
+	}
+	if n < 0 {
+		m, ok := lit()
+		if !ok || m <= 0 {
+			return fail()
+		}
+		for j := 1; j <= int(-n); j++ {
+			spec.shifts = append(spec.shifts, m*float64(j))
+		}
+	} else {
+		for j := 0; j < int(n); j++ {
+			sh, ok := lit()
+			if !ok || sh < 0 {
+				return vecSpec{}, 0, bad("shifts must be literal numbers of seconds, not negative")
+			}
+			spec.shifts = append(spec.shifts, sh)
+		}
+	}
+	const maxBack = 10 * 365 * 86400
+	for _, sh := range spec.shifts {
+		if sh+spec.window > maxBack {
+			return vecSpec{}, 0, bad("shift and window reach back more than 10 years")
+		}
+	}
+	return spec, len(code) - i, nil
 }

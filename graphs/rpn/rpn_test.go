@@ -231,7 +231,7 @@ func TestNewPeriodsInZone(t *testing.T) {
 
 func FuzzCompile(f *testing.F) {
 	for _, s := range []string{"a,8,*", "a,b,+,2,/", "1,2,3,3,SORT,POP,POP", "s,600,TREND", "PREV(a),UN",
-		"a,0,10,LIMIT", "1,2,3,3,1,ROLL,+,+", "a,1,2,IF", ",,,", "-", "1e400", "a,99999,AVG"} {
+		"a,0,10,LIMIT", "1,2,3,3,1,ROLL,+,+", "86400,-3,1800,s,PREDICT", "60,120,2,300,90,s,PREDICTPERC", "a,1,2,IF", ",,,", "-", "1e400", "a,99999,AVG"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, expr string) {
@@ -246,4 +246,73 @@ func FuzzCompile(f *testing.F) {
 		out := make([]float64, 3)
 		p.Eval(&Env{Vars: [][]float64{{1, 2, 3}, {0, nan, -1}, {nan}, {inf, 2, 3}}, Start: 1e9, Step: 60}, out)
 	})
+}
+
+func TestPredict(t *testing.T) {
+	// Hourly rows of a daily pattern: value = hour of day, plus 100 on day 2.
+	n := 72
+	x := make([]float64, n)
+	for i := range x {
+		x[i] = float64(i % 24)
+		if i >= 24 && i < 48 {
+			x[i] += 100
+		}
+	}
+	x[30] = nan
+	lookup := func(name string) (int, bool) { return 0, name == "x" }
+	eval := func(expr string) []float64 {
+		t.Helper()
+		p, err := Compile(expr, lookup)
+		if err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+		out := make([]float64, n)
+		p.Eval(&Env{Vars: [][]float64{x}, Step: 3600}, out)
+		return out
+	}
+	// Mean of the same hour one and two days back: row 50 (hour 2, day 3)
+	// pools row 26 (102) and row 2 (2).
+	if got := eval("86400,172800,2,3600,x,PREDICT")[50]; got != 52 {
+		t.Errorf("PREDICT = %v, want 52", got)
+	}
+	// The same with a multiplier and a negative count.
+	if got := eval("86400,-2,3600,x,PREDICT")[50]; got != 52 {
+		t.Errorf("PREDICT with -2 = %v, want 52", got)
+	}
+	// A 3-hour window one day back at row 56 (hour 8): rows 30..32, one unknown.
+	if got := eval("86400,1,10800,x,PREDICT")[56]; got != (107.0+108)/2 {
+		t.Errorf("PREDICT window = %v, want 107.5", got)
+	}
+	if got := eval("86400,172800,2,3600,x,PREDICTSIGMA")[50]; math.Abs(got-math.Sqrt(5000)) > 1e-9 {
+		t.Errorf("PREDICTSIGMA = %v, want %v", got, math.Sqrt(5000))
+	}
+	if got := eval("86400,172800,2,3600,50,x,PREDICTPERC")[50]; got != 2 {
+		t.Errorf("PREDICTPERC 50 = %v, want 2 (rank 1 of 2)", got)
+	}
+	if got := eval("86400,172800,2,3600,75,x,PREDICTPERC")[50]; got != 52 {
+		t.Errorf("PREDICTPERC 75 = %v, want 52 (half way)", got)
+	}
+	if got := eval("86400,172800,2,3600,-100,x,PREDICTPERC")[50]; got != 102 {
+		t.Errorf("PREDICTPERC -100 = %v, want 102", got)
+	}
+	// Before the data: unknown.
+	if got := eval("86400,1,3600,x,PREDICT")[5]; !math.IsNaN(got) {
+		t.Errorf("PREDICT before data = %v", got)
+	}
+	p, _ := Compile("86400,172800,2,1800,x,PREDICT", lookup)
+	if got := p.Lookback(); got != 172800+1800 {
+		t.Errorf("lookback %v", got)
+	}
+	for expr, want := range map[string]string{
+		"86400,2,1800,x,PREDICT":        `shifts must be literal`,
+		"86400,1,1800,PREDICT":          `needs literal shifts`,
+		"86400,1,0,x,PREDICT":           `window must be a positive`,
+		"86400,1,1800,200,x,PREDICTPERC": `percentile must be a literal from -100 to 100`,
+		"86400,0,1800,x,PREDICT":        `shift count must be`,
+		"1e9,1,1800,x,PREDICT":          `more than 10 years`,
+	} {
+		if _, err := Compile(expr, lookup); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Compile(%q) = %v, want %q", expr, err, want)
+		}
+	}
 }
