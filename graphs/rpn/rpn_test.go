@@ -304,12 +304,12 @@ func TestPredict(t *testing.T) {
 		t.Errorf("lookback %v", got)
 	}
 	for expr, want := range map[string]string{
-		"86400,2,1800,x,PREDICT":        `shifts must be literal`,
-		"86400,1,1800,PREDICT":          `needs literal shifts`,
-		"86400,1,0,x,PREDICT":           `window must be a positive`,
+		"86400,2,1800,x,PREDICT":         `shifts must be literal`,
+		"86400,1,1800,PREDICT":           `needs literal shifts`,
+		"86400,1,0,x,PREDICT":            `window must be a positive`,
 		"86400,1,1800,200,x,PREDICTPERC": `percentile must be a literal from -100 to 100`,
-		"86400,0,1800,x,PREDICT":        `shift count must be`,
-		"1e9,1,1800,x,PREDICT":          `more than 10 years`,
+		"86400,0,1800,x,PREDICT":         `shift count must be`,
+		"1e9,1,1800,x,PREDICT":           `more than 10 years`,
 	} {
 		if _, err := Compile(expr, lookup); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Compile(%q) = %v, want %q", expr, err, want)
