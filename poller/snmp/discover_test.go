@@ -135,3 +135,23 @@ func TestVendor(t *testing.T) {
 		}
 	}
 }
+
+func TestDiscoverV3(t *testing.T) {
+	a := snmpdtest.Start(t, v3Conf()...)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cfg := Config{Address: a.Addr, Version: "3", SecurityLevel: "authPriv", Username: "sha256aes192",
+		AuthProtocol: "SHA256", AuthPassword: v3AuthPass, PrivProtocol: "AES192", PrivPassword: v3PrivPass, Timeout: 2 * time.Second}
+	d, err := Discover(ctx, cfg, discoverReq())
+	if err != nil {
+		t.Fatalf("%v\nagent log:\n%s", err, a.Log())
+	}
+	if d.SysName != "saguaro-test-agent" || !slices.Contains(rowValues(d.Columns[ifNameCol]), "lo") {
+		t.Errorf("v3 discovery: %+v", d)
+	}
+	cfg.PrivPassword = "wrong-pass-789"
+	cfg.Timeout = 300 * time.Millisecond
+	if _, err := Discover(ctx, cfg, discoverReq()); !errors.Is(err, ErrNoAnswer) {
+		t.Errorf("wrong privacy pass phrase: %v", err)
+	}
+}
