@@ -207,3 +207,27 @@ func formatInt(n int64) string {
 	b, _ := json.Marshal(n)
 	return string(b)
 }
+
+func TestHomePaging(t *testing.T) {
+	m := newManyGraphs(t, 10, 10) // 100 graphs
+	env := newTestEnvWith(t, m, manyDevices{m})
+	for _, tc := range []struct {
+		q      string
+		imgs   int
+		marker string
+	}{
+		{"/", 24, "page 1 of 5"},
+		{"/?page=5", 4, "page 5 of 5"},
+		{"/?per_page=48&page=2", 48, "page 2 of 3"},
+		{"/?page=99", 4, "page 5 of 5"},
+	} {
+		code, _, body := env.do(t, "GET", tc.q, auth.RoleViewer, nil)
+		if n := strings.Count(body, `class="zoomable"`); code != 200 || n != tc.imgs || !strings.Contains(body, tc.marker) {
+			t.Errorf("%s: %d, %d images, want %d and %q", tc.q, code, n, tc.imgs, tc.marker)
+		}
+	}
+	_, _, body := env.do(t, "GET", "/?per_page=48", auth.RoleViewer, nil)
+	if !strings.Contains(body, `href="/?per_page=96&amp;start=-1d"`) || !strings.Contains(body, `aria-current="true" class="active">48<`) {
+		t.Errorf("per-page choices missing or wrong")
+	}
+}

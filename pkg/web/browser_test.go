@@ -289,6 +289,19 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("the graph page is %v px wide on a 390 px screen", w)
 	}
 	screenshot(t, ctx, shots, "09-phone-graph")
+	step(t, ctx, "phone home", chromedp.Navigate(base+"/"), chromedp.WaitVisible("#grid"))
+	if w := eval[float64](t, ctx, `document.documentElement.scrollWidth`); w > 400 {
+		t.Errorf("the home page is %v px wide on a 390 px screen", w)
+	}
+	c, cancel := context.WithTimeout(ctx, 20*time.Second)
+	buf, err := chromedp.Run(c, chromedp.CaptureScreenshot())
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(shots, "10-phone-home.png"), buf, 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	// Keyboard: "[" moves one range earlier, and logging out ends it all.
 	step(t, ctx, "keyboard", chromedp.EmulateViewport(1400, 1000), chromedp.Navigate(base+"/?start=-6h"), chromedp.WaitVisible("#grid"),

@@ -225,6 +225,8 @@ type homeData struct {
 	LastPage int
 	ThumbW   int
 	ThumbH   int
+	// PerPageChoices are the grid sizes offered.
+	PerPageChoices []int
 }
 
 func (s *Server) home(c echo.Context) error {
@@ -244,7 +246,7 @@ func (s *Server) home(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d := homeData{base: s.base(c, "Graphs"), Presets: presets, ThumbW: thumbW, ThumbH: thumbH, Total: len(list),
+	d := homeData{base: s.base(c, "Graphs"), Presets: presets, ThumbW: thumbW, ThumbH: thumbH, Total: len(list), PerPageChoices: []int{24, 48, 96},
 		View: view{Path: "/", Range: r, Q: f.q, Device: f.device, Template: f.template, Label: f.label, Page: page, PerPage: per, Theme: themeOf(c)}}
 	d.Tree = buildTree(list, devs, f)
 	// Tree links are built here, not in the template: with thousands of
