@@ -178,6 +178,9 @@ func NewPlan(ctx context.Context, q Querier, t *Template, vars map[string]string
 	want := max(span/time.Duration(plotWidthEstimate(o.Width)), time.Second)
 	want = want.Truncate(time.Second)
 	g, err := evalGrid(ctx, q, t, c, vars, o, want)
+	if errors.Is(err, errTooManyRows) {
+		return nil, fmt.Errorf("graph %q: the range with %v of history for its cdefs needs more than %d rows", t.Name, c.lookback, maxRawRows)
+	}
 	if err != nil {
 		return nil, err
 	}

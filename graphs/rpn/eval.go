@@ -410,26 +410,78 @@ func nearestRank(vals []float64, p float64) float64 {
 // documents them: the value at t pools, over every shift s, the known
 // values in (t-s-window, t-s], and gives their mean, standard deviation or
 // percentile. A positive percentile interpolates between the two nearest
-// ranks, a negative one takes the closest rank.
+// ranks, a negative one takes the closest rank. Means and deviations come
+// from prefix sums, so a long window costs nothing per row; a percentile
+// pools at most maxPool values a row (a window wider than that keeps its
+// most recent rows).
 func predict(vs vecSpec, env *Env, step int64, out []float64) {
 	w := max(int(math.Ceil(vs.window/float64(step)-1e-9)), 1)
 	shifts := make([]int, len(vs.shifts))
 	for i, s := range vs.shifts {
 		shifts[i] = int(math.Round(s / float64(step)))
 	}
-	var pool []float64
-	for i := range out {
-		pool = pool[:0]
-		for _, sh := range shifts {
-			for j := i - sh - w + 1; j <= i-sh; j++ {
-				if v := at(env.Vars, vs.ref, j); isNum(v) {
-					pool = append(pool, v)
+	var x []float64
+	if vs.ref >= 0 && vs.ref < len(env.Vars) {
+		x = env.Vars[vs.ref]
+	}
+	if vs.kind == vecPredictPerc {
+		w = min(w, max(maxPool/len(shifts), 1))
+		var pool []float64
+		for i := range out {
+			pool = pool[:0]
+			for _, sh := range shifts {
+				for j := max(i-sh-w+1, 0); j <= i-sh && j < len(x); j++ {
+					if isNum(x[j]) {
+						pool = append(pool, x[j])
+					}
 				}
 			}
+			out[i] = poolValue(vs, pool)
 		}
-		out[i] = poolValue(vs, pool)
+		return
+	}
+	// cnt, sum and sq hold the known values' count, sum and sum of squares
+	// of x[:j].
+	cnt := make([]int, len(x)+1)
+	sum := make([]float64, len(x)+1)
+	sq := make([]float64, len(x)+1)
+	for j, v := range x {
+		cnt[j+1], sum[j+1], sq[j+1] = cnt[j], sum[j], sq[j]
+		if isNum(v) {
+			cnt[j+1]++
+			sum[j+1] += v
+			sq[j+1] += v * v
+		}
+	}
+	for i := range out {
+		n, s, q := 0, 0.0, 0.0
+		for _, sh := range shifts {
+			lo, hi := max(i-sh-w+1, 0), min(i-sh+1, len(x)) // rows [lo, hi)
+			if lo >= hi {
+				continue
+			}
+			n += cnt[hi] - cnt[lo]
+			s += sum[hi] - sum[lo]
+			q += sq[hi] - sq[lo]
+		}
+		switch {
+		case n == 0:
+			out[i] = math.NaN()
+		case vs.kind == vecPredictSigma:
+			if n < 2 {
+				out[i] = math.NaN()
+				break
+			}
+			mean := s / float64(n)
+			out[i] = math.Sqrt(math.Max(q/float64(n)-mean*mean, 0) * float64(n) / float64(n-1))
+		default:
+			out[i] = s / float64(n)
+		}
 	}
 }
+
+// maxPool bounds the values a PREDICTPERC row sorts.
+const maxPool = 1 << 16
 
 func isNum(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
