@@ -48,7 +48,12 @@ func buildTargets(cfg *config.Config, set *templates.Set) ([]poller.Target, erro
 		case "script":
 			coll, err = script.New(scriptConfig(d, tpl, labels, heartbeat))
 		case "probe":
-			coll, err = latency.New(probeConfig(d, tpl, labels))
+			pc := probeConfig(d, tpl, labels)
+			if pc.Kind == "" {
+				err = fmt.Errorf("probe kind: set kind (tcp, http or icmp) in the device or in template %q", d.Template)
+				break
+			}
+			coll, err = latency.New(pc)
 		default:
 			err = fmt.Errorf("no protocol section")
 		}

@@ -443,6 +443,25 @@ func TestBuildTargetsProtocolMismatch(t *testing.T) {
 	if len(targets) != 1 || targets[0].Name != "b/probe" {
 		t.Fatalf("targets %+v", targets)
 	}
+	// A probe's kind comes from the device, else from its template.
+	withKind, err := templates.Load("../../templates/testdata/good")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err = config.Parse([]byte(`devices:
+  - {name: p1, template: ssh-latency, probe: {target: "127.0.0.1:22"}}
+  - {name: p2, template: latency-probe, probe: {target: "127.0.0.1:22"}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets, err = buildTargets(cfg, withKind)
+	if err == nil || !strings.Contains(err.Error(), `devices[1] "p2": probe kind: set kind (tcp, http or icmp) in the device or in template "latency-probe"`) {
+		t.Errorf("probe without kind: %v", err)
+	}
+	if len(targets) != 1 || targets[0].Name != "p1/probe" {
+		t.Errorf("targets %+v", targets)
+	}
 	// Collectors that hold connections stay closable through the
 	// heartbeat wrapper.
 	cfg, _ = config.Parse([]byte("devices:\n  - {name: w, template: nginx-status, http: {url: \"http://127.0.0.1:1/\"}}\n"))

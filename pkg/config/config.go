@@ -160,7 +160,7 @@ type Script struct {
 // Probe measures round trips SmokePing style: Count probes per poll.
 // Unset numbers come from the device template's probe section.
 type Probe struct {
-	Kind        string        `mapstructure:"kind"`   // tcp, http or icmp
+	Kind        string        `mapstructure:"kind"`   // tcp, http or icmp; default: the template's
 	Target      string        `mapstructure:"target"` // host:port (tcp), URL (http), host (icmp)
 	Count       int           `mapstructure:"count"`
 	Spacing     time.Duration `mapstructure:"spacing"` // between probe starts

@@ -280,6 +280,11 @@ func validateProbe(add func(string, string, ...any), p string, pr *Probe, pollTi
 		if pr.Target == "" || strings.ContainsAny(pr.Target, ":/ ") {
 			add(p+".target", "%q: want a host name or IPv4 address", pr.Target)
 		}
+	case "":
+		// The template's kind applies; its collector checks the target.
+		if strings.TrimSpace(pr.Target) == "" {
+			add(p+".target", "must be set")
+		}
 	default:
 		add(p+".kind", "%q is not a probe kind (want tcp, http or icmp)", pr.Kind)
 	}
