@@ -16,6 +16,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/saguaro-monitoring/saguaro/poller"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -100,16 +102,36 @@ func checkConfigCmd(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 1 {
 		file = args[0]
 	}
-	cfg, set, err := loadAll(file)
-	if err != nil {
-		fmt.Fprintf(stderr, "%v\n", err)
-		return 1
-	}
 	name := file
 	if name == "" {
 		name = "embedded default config"
 	}
+	cfg, set, err := loadAll(file)
+	if err == nil {
+		// Building the collectors reads what they need from disk (CA
+		// files, scripts) without contacting any device, so check-config
+		// refuses what serve would.
+		var targets []poller.Target
+		if targets, err = buildTargets(cfg, set); err == nil {
+			closeTargets(targets)
+		} else {
+			err = fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "%v\n", err)
+		return 1
+	}
 	fmt.Fprintf(stdout, "%s: ok (%d devices, %d device templates, %d graph templates)\n",
 		name, len(cfg.Devices), len(set.Devices), len(set.Graphs))
 	return 0
+}
+
+// closeTargets releases collectors that hold resources.
+func closeTargets(targets []poller.Target) {
+	for _, t := range targets {
+		if c, ok := t.Collector.(io.Closer); ok {
+			_ = c.Close()
+		}
+	}
 }

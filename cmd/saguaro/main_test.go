@@ -73,11 +73,26 @@ func TestCheckConfig(t *testing.T) {
 	}
 	for _, want := range []string{
 		`devices[0].template: no device template named "cisco-ios"`,
-		`devices[1].template: template "saguaro-self" has no snmp section`,
+		`devices[1].template: template "saguaro-self" has no snmp section but the device is polled by snmp (it has: http)`,
 	} {
 		if !strings.Contains(errb.String(), want) {
 			t.Errorf("bad template output lacks %q:\n%s", want, errb.String())
 		}
+	}
+}
+
+// check-config refuses what serve would refuse when it builds the
+// collectors, such as a CA file that does not exist.
+func TestCheckConfigBuildsCollectors(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "ca.yaml")
+	writeFile(t, bad, `devices:
+  - name: app
+    template: saguaro-self
+    http: {url: "https://app.example/metrics", tls: {ca_file: /nonexistent/ca.pem}}
+`)
+	var out, errb bytes.Buffer
+	if code := run([]string{"check-config", bad}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "/nonexistent/ca.pem") || !strings.Contains(errb.String(), bad) {
+		t.Errorf("code %d, stderr %q", code, errb.String())
 	}
 }
 

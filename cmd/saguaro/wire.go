@@ -64,10 +64,9 @@ func checkDeviceTemplates(cfg *config.Config, set *templates.Set) error {
 		switch {
 		case !ok:
 			errs = append(errs, &config.FieldError{Path: p, Msg: fmt.Sprintf("no device template named %q (have: %s)", d.Template, strings.Join(set.DeviceNames(), ", "))})
-		case d.SNMP != nil && t.SNMP == nil:
-			errs = append(errs, &config.FieldError{Path: p, Msg: fmt.Sprintf("template %q has no snmp section but the device is polled over SNMP", d.Template)})
-		case d.HTTP != nil && t.HTTP == nil:
-			errs = append(errs, &config.FieldError{Path: p, Msg: fmt.Sprintf("template %q has no http section but the device is polled over HTTP", d.Template)})
+		case !t.Has(d.Protocol()):
+			errs = append(errs, &config.FieldError{Path: p, Msg: fmt.Sprintf("template %q has no %s section but the device is polled by %s (it has: %s)",
+				d.Template, d.Protocol(), d.Protocol(), strings.Join(t.Protocols(), ", "))})
 		}
 	}
 	return errors.Join(errs...)
