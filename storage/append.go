@@ -312,7 +312,19 @@ func (db *DB) commit(ctx context.Context, outs []out) error {
 			app = db.archive(o.archive).Appender(ctx)
 			apps[o.archive] = app
 		}
-		ref, err := app.Append(storage.SeriesRef(o.s.ref.Load()), o.s.lbls, o.t, o.v)
+		ref := storage.SeriesRef(o.s.ref.Load())
+		var err error
+		if ref == 0 {
+			// tsdb's in-memory postings repair the order of series IDs
+			// created concurrently in place, under the feet of running
+			// queries; creating one series at a time per archive keeps
+			// the IDs in order.
+			db.createMu[o.archive].Lock()
+			ref, err = app.Append(0, o.s.lbls, o.t, o.v)
+			db.createMu[o.archive].Unlock()
+		} else {
+			ref, err = app.Append(ref, o.s.lbls, o.t, o.v)
+		}
 		if err != nil {
 			nerr++
 			if len(errs) < maxReportedErrors {

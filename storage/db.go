@@ -72,6 +72,8 @@ type DB struct {
 	jmu sync.Mutex
 	jnl journal
 
+	createMu []sync.Mutex // per archive, see commit
+
 	closing atomic.Bool
 	closed  atomic.Bool  // set while inflight is held exclusively
 	lastPDP atomic.Int64 // end (seconds) of the newest completed PDP
@@ -181,6 +183,7 @@ func Open(o Options) (*DB, error) {
 	for i := range db.shards {
 		db.shards[i] = &shard{series: map[uint64]*seriesState{}}
 	}
+	db.createMu = make([]sync.Mutex, len(o.Tiers)+1)
 	db.m = newDBMetrics(db, o.Registerer)
 	ok := false
 	defer func() {
