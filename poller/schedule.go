@@ -18,7 +18,6 @@ import (
 type Scheduler struct {
 	sink Sink
 	log  *slog.Logger
-	m    *promMetrics
 
 	limitMu    sync.Mutex
 	sem        chan struct{} // nil: no global limit
@@ -42,8 +41,10 @@ func New(sink Sink, reg prometheus.Registerer, log *slog.Logger) *Scheduler {
 	if sink == nil {
 		sink = discard{}
 	}
-	return &Scheduler{sink: sink, log: log, m: newPromMetrics(reg, log), loops: map[string]*loop{},
+	s := &Scheduler{sink: sink, log: log, loops: map[string]*loop{},
 		downAfter: DefaultDownAfter, maxBackoff: DefaultMaxBackoff}
+	register(reg, s, log)
+	return s
 }
 
 // Backoff defaults: a target whose last DefaultDownAfter polls all failed
@@ -105,16 +106,12 @@ func (s *Scheduler) Set(targets []Target) {
 	for name, l := range s.loops {
 		nt, keep := valid[name]
 		if keep && nt.Interval == l.current().Interval {
-			if old := l.current(); old.Device != nt.Device {
-				s.m.forget(old)
-			}
 			l.replace(nt)
 			delete(valid, name)
 			continue
 		}
 		l.stop()
 		delete(s.loops, name)
-		s.m.forget(l.current())
 	}
 	for _, t := range valid {
 		l := newLoop(s, t)
@@ -178,6 +175,7 @@ type TargetHealth struct {
 	LastDuration time.Duration
 	LastSamples  int
 	LastError    string // "" when the last poll succeeded
+	LastErrors   int    // problems of the last poll (see ErrorsMetric)
 	Polls        uint64 // finished polls
 	Failures     uint64 // finished polls that returned an error
 	Skipped      uint64 // ticks skipped: the previous poll still ran, or no poll slot was free
@@ -328,9 +326,6 @@ func (l *loop) run(ctx context.Context) {
 			l.health.Running = true
 		}
 		l.mu.Unlock()
-		if missed > 0 {
-			l.s.m.skipped(t, missed)
-		}
 		if busy {
 			continue
 		}
@@ -372,7 +367,6 @@ func (l *loop) poll(ctx context.Context, t Target, at, nextTick time.Time) {
 			l.mu.Lock()
 			l.health.Skipped++
 			l.mu.Unlock()
-			l.s.m.skipped(t, 1)
 			l.finish()
 			return
 		case <-ctx.Done():
@@ -395,7 +389,7 @@ func (l *loop) poll(ctx context.Context, t Target, at, nextTick time.Time) {
 	h := &l.health
 	h.LastPoll, h.LastDuration, h.LastSamples = at, dur, len(samples)
 	h.Polls++
-	h.LastError = ""
+	h.LastError, h.LastErrors = "", errorCount(err)
 	if err != nil {
 		h.Failures++
 		h.LastError = err.Error()
@@ -420,7 +414,6 @@ func (l *loop) poll(ctx context.Context, t Target, at, nextTick time.Time) {
 		l.finish()
 		return
 	}
-	l.s.m.observe(t, errorCount(err), dur, len(samples))
 	if err != nil {
 		l.logFailure(t, err)
 	}

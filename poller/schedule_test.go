@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/saguaro-monitoring/saguaro/pkg/metric"
 )
@@ -220,7 +219,7 @@ func TestOverrunTicksAreSkippedAndCounted(t *testing.T) {
 		if len(sk) < 2 || sk[0].Value != 2 || sk[1].Value != 4 {
 			t.Fatalf("skipped samples %v, want cumulative 2 then 4", sk)
 		}
-		if got := promValue(t, s.m.skip.WithLabelValues("slow", "d")); got != 4 {
+		if got := promValue(t, reg, SkippedMetric, "slow", "d"); got != 4 {
 			t.Fatalf("/metrics skipped = %v, want 4", got)
 		}
 	})
@@ -352,10 +351,10 @@ func TestFailingAndPanickingCollectorsDoNotStopOthers(t *testing.T) {
 		if h["good"].LastError != "" || h["good"].Polls < 2 {
 			t.Errorf("good: %+v", h["good"])
 		}
-		if got := promValue(t, s.m.success.WithLabelValues("bad", "x")); got != 0 {
+		if got := promValue(t, reg, SuccessMetric, "bad", "x"); got != 0 {
 			t.Errorf("/metrics success of bad = %v", got)
 		}
-		if got := promValue(t, s.m.success.WithLabelValues("good", "z")); got != 1 {
+		if got := promValue(t, reg, SuccessMetric, "good", "z"); got != 1 {
 			t.Errorf("/metrics success of good = %v", got)
 		}
 		mfs, err := reg.Gather()
@@ -398,19 +397,35 @@ func TestCheckReportsEveryProblem(t *testing.T) {
 	}
 }
 
-func promValue(t *testing.T, m prometheus.Metric) float64 {
+// promValue gathers reg and returns the value of metric name for target
+// and device.
+func promValue(t *testing.T, reg prometheus.Gatherer, name, target, device string) float64 {
 	t.Helper()
-	var d dto.Metric
-	if err := m.Write(&d); err != nil {
+	mfs, err := reg.Gather()
+	if err != nil {
 		t.Fatal(err)
 	}
-	switch {
-	case d.Gauge != nil:
-		return d.Gauge.GetValue()
-	case d.Counter != nil:
-		return d.Counter.GetValue()
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			lv := map[string]string{}
+			for _, l := range m.GetLabel() {
+				lv[l.GetName()] = l.GetValue()
+			}
+			if lv[TargetLabel] != target || lv["device"] != device {
+				continue
+			}
+			switch {
+			case m.Gauge != nil:
+				return m.Gauge.GetValue()
+			case m.Counter != nil:
+				return m.Counter.GetValue()
+			}
+		}
 	}
-	t.Fatalf("metric %v is neither gauge nor counter", m.Desc())
+	t.Fatalf("no %s{target=%q, device=%q} on the registry", name, target, device)
 	return 0
 }
 

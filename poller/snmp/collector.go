@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"weak"
 
 	"github.com/gosnmp/gosnmp"
 
@@ -22,13 +24,13 @@ const SysUpTimeOID = ".1.3.6.1.2.1.1.3.0"
 
 // Collector polls one device. It implements poller.Collector and io.Closer.
 type Collector struct {
-	cfg  Config
-	host string
-	port uint16
+	cfg    Config // Scalars and Tables are left to the plan after New
+	host   string
+	port   uint16
+	common metric.Labels // cfg.Labels with device=Device: added to every sample
 
-	scalars []compiled     // GET, in request order
-	byOID   map[string]int // scalar OID -> index in scalars
-	tables  []compiledTable
+	plan   *plan        // shared by every device with the same objects
+	tables []tableState // per table of plan.tables
 
 	mu         sync.Mutex // one poll at a time: the client is not shareable
 	g          *gosnmp.GoSNMP
@@ -37,17 +39,33 @@ type Collector struct {
 	reboots    uint64
 }
 
+// plan is what a device's objects compile to: the requests and how each
+// answer becomes a sample, without anything of the device itself. Devices
+// of one template share one plan (see compile), so that tens of thousands
+// of devices hold one copy of the OIDs, names and labels; a sample's
+// labels are put together when it is read.
+type plan struct {
+	scalars []compiled     // GET, in request order
+	oids    []string       // scalars' OIDs, in request order
+	byOID   map[string]int // scalar OID -> index in scalars
+	tables  []compiledTable
+}
+
 type compiled struct {
 	obj    Object
-	labels metric.Labels // final labels of a scalar; the base of a column
-	uptime bool          // the reboot check's sysUpTime.0, not a sample
+	uptime bool // the reboot check's sysUpTime.0, not a sample
 }
 
 type compiledTable struct {
 	t       Table
 	labelBy []labelCol
 	columns []compiled
-	rows    int // rows seen in the last poll: sizes the next GETBULKs
+	roots   []string // label columns, then metric columns
+}
+
+// tableState is what a device remembers of a table between polls.
+type tableState struct {
+	rows int // rows seen in the last poll: sizes the next GETBULKs
 
 	// Label columns cached under Table.ReindexEvery.
 	labels    map[string]map[string]string // index -> label -> value
@@ -60,27 +78,51 @@ type labelCol struct{ name, oid string }
 // New validates cfg, fills in defaults, and returns a collector. It does
 // not contact the device.
 func New(cfg Config) (*Collector, error) {
-	host, port, err := cfg.validate()
+	key := planKey(&cfg)
+	p := cachedPlan(key)
+	var host string
+	var port uint16
+	var err error
+	if p != nil {
+		// The same objects compiled before: only the device's own
+		// settings need checking.
+		host, port, err = cfg.validateDevice()
+	} else {
+		host, port, err = cfg.validate()
+	}
 	if err != nil {
 		return nil, err
 	}
-	c := &Collector{cfg: cfg, host: host, port: port, byOID: map[string]int{}}
-	common := cfg.Labels.Merge(metric.New(metric.DeviceLabel, cfg.Device))
-	build := func(o Object) compiled {
-		return compiled{obj: o, labels: o.Labels.Merge(common).With(metric.NameLabel, o.Metric)}
+	if p == nil {
+		if p, err = compile(&cfg); err != nil {
+			return nil, err
+		}
+		p = storePlan(key, p)
 	}
+	cfg.Scalars, cfg.Tables = nil, nil
+	c := &Collector{cfg: cfg, host: host, port: port, plan: p, tables: make([]tableState, len(p.tables)),
+		common: cfg.Labels.Merge(metric.New(metric.DeviceLabel, cfg.Device))}
+	return c, nil
+}
+
+// compile turns validated objects into a plan.
+func compile(cfg *Config) (*plan, error) {
+	p := &plan{byOID: map[string]int{}}
 	for _, o := range cfg.Scalars {
-		if _, dup := c.byOID[o.OID]; dup {
+		if _, dup := p.byOID[o.OID]; dup {
 			return nil, fmt.Errorf("snmp device %q: scalar OID %s: %w: listed twice", cfg.Device, o.OID, ErrConfig)
 		}
-		c.byOID[o.OID] = len(c.scalars)
-		c.scalars = append(c.scalars, build(o))
+		p.byOID[o.OID] = len(p.scalars)
+		p.scalars = append(p.scalars, compiled{obj: o})
 	}
 	if cfg.UptimeCheck {
-		if _, ok := c.byOID[SysUpTimeOID]; !ok {
-			c.byOID[SysUpTimeOID] = len(c.scalars)
-			c.scalars = append(c.scalars, compiled{obj: Object{OID: SysUpTimeOID}, uptime: true})
+		if _, ok := p.byOID[SysUpTimeOID]; !ok {
+			p.byOID[SysUpTimeOID] = len(p.scalars)
+			p.scalars = append(p.scalars, compiled{obj: Object{OID: SysUpTimeOID}, uptime: true})
 		}
+	}
+	for _, s := range p.scalars {
+		p.oids = append(p.oids, s.obj.OID)
 	}
 	for _, t := range cfg.Tables {
 		ct := compiledTable{t: t}
@@ -88,12 +130,103 @@ func New(cfg Config) (*Collector, error) {
 			ct.labelBy = append(ct.labelBy, labelCol{name, oid})
 		}
 		slices.SortFunc(ct.labelBy, func(a, b labelCol) int { return strings.Compare(a.name, b.name) })
-		for _, o := range t.Columns {
-			ct.columns = append(ct.columns, build(o))
+		for _, lc := range ct.labelBy {
+			ct.roots = append(ct.roots, lc.oid)
 		}
-		c.tables = append(c.tables, ct)
+		for _, o := range t.Columns {
+			ct.columns = append(ct.columns, compiled{obj: o})
+			ct.roots = append(ct.roots, o.OID)
+		}
+		p.tables = append(p.tables, ct)
 	}
-	return c, nil
+	return p, nil
+}
+
+// Plans of the devices now configured, by planKey. An entry goes when the
+// last collector using it is collected, so a reload that changes a
+// template leaves nothing behind.
+var (
+	plansMu sync.Mutex
+	plans   = map[string]weak.Pointer[plan]{}
+)
+
+func cachedPlan(key string) *plan {
+	plansMu.Lock()
+	defer plansMu.Unlock()
+	return plans[key].Value()
+}
+
+// storePlan keeps p under key, or returns the plan another New stored
+// there meanwhile.
+func storePlan(key string, p *plan) *plan {
+	plansMu.Lock()
+	defer plansMu.Unlock()
+	if q := plans[key].Value(); q != nil {
+		return q
+	}
+	wp := weak.Make(p)
+	plans[key] = wp
+	runtime.AddCleanup(p, func(key string) {
+		plansMu.Lock()
+		defer plansMu.Unlock()
+		if plans[key] == wp {
+			delete(plans, key)
+		}
+	}, key)
+	return p
+}
+
+// planKey renders everything of cfg that compile reads, so that equal
+// keys give equal plans.
+func planKey(cfg *Config) string {
+	var b strings.Builder
+	obj := func(o Object) {
+		fmt.Fprintf(&b, "%s %s %d %d %v %v", o.OID, o.Metric, o.DS.Type, o.DS.Heartbeat, o.DS.Min, o.DS.Max)
+		for _, l := range o.Labels {
+			b.WriteString(" " + strconv.Quote(l.Name) + "=" + strconv.Quote(l.Value))
+		}
+		b.WriteByte('\n')
+	}
+	fmt.Fprintf(&b, "uptime %v\n", cfg.UptimeCheck)
+	for _, o := range cfg.Scalars {
+		obj(o)
+	}
+	for _, t := range cfg.Tables {
+		fmt.Fprintf(&b, "table %q %q %q %d\n", t.Name, t.IndexLabel, t.Identity, t.ReindexEvery)
+		names := make([]string, 0, len(t.LabelColumns))
+		for n := range t.LabelColumns {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		for _, n := range names {
+			fmt.Fprintf(&b, "label %q %q\n", n, t.LabelColumns[n])
+		}
+		for _, o := range t.Columns {
+			obj(o)
+		}
+	}
+	return b.String()
+}
+
+// sampleLabels puts a sample's labels together: the row's, the object's,
+// the device's, then the metric name; a later set wins on a clash and an
+// empty value removes the label.
+func sampleLabels(row, obj, common metric.Labels, name string) metric.Labels {
+	out := make(metric.Labels, 0, len(row)+len(obj)+len(common)+1)
+	out = append(append(append(out, row...), obj...), common...)
+	out = append(out, metric.Label{Name: metric.NameLabel, Value: name})
+	slices.SortStableFunc(out, func(a, b metric.Label) int { return strings.Compare(a.Name, b.Name) })
+	w := 0
+	for i := range out {
+		if w > 0 && out[w-1].Name == out[i].Name {
+			out[w-1] = out[i]
+			continue
+		}
+		out[w] = out[i]
+		w++
+	}
+	out = out[:w]
+	return slices.DeleteFunc(out, func(l metric.Label) bool { return l.Value == "" })
 }
 
 // Device returns the device name.
@@ -148,47 +281,106 @@ func (c *Collector) Poll(ctx context.Context, at time.Time) (out []metric.Sample
 			err = fmt.Errorf("snmp poll of %s: internal error on agent input: %v", c.cfg.Device, r)
 		}
 	}()
-	if c.g == nil {
-		c.g = c.cfg.client(c.host, c.port)
-	}
-	c.g.Context = ctx
-	if c.g.Conn == nil {
-		if err := c.g.Connect(); err != nil {
-			return nil, fmt.Errorf("snmp connect to %s (%s): %w", c.cfg.Device, c.cfg.Address, err)
-		}
-		openSockets.Add(1)
+	if err := c.connect(ctx); err != nil {
+		return nil, err
 	}
 	if c.cfg.Version != "3" && openSockets.Load() > maxOpenSockets.Load() {
 		// Past the bound, v1/v2c collectors free their socket after each
 		// poll (they keep no state in it), so that tens of thousands of
-		// devices do not hold as many descriptors. Below it, sockets stay
-		// open: connecting costs a socket and a 64 KiB buffer per poll.
-		// v3 keeps its socket along with the discovered engine. The
-		// client goes too: gosnmp keeps its 64 KiB receive buffer for as
-		// long as the client lives.
-		defer func() {
-			_ = c.closeConn()
-			c.g = nil
-		}()
+		// devices do not hold as many descriptors, and hand the client
+		// with its 64 KiB receive buffer to the next poll of any device.
+		// v3 keeps its socket along with the discovered engine.
+		defer c.release()
 	}
 	p := &poll{c: c, ctx: ctx, at: at, errs: pollErrors{device: c.cfg.Device}}
+	p.out = make([]metric.Sample, 0, c.expect())
 	uptime, haveUptime := p.scalars()
 	if haveUptime {
 		p.reboot = !c.lastAt.IsZero() && rebooted(c.lastUptime, uptime, at.Sub(c.lastAt))
 		c.lastUptime, c.lastAt = uptime, at
 	}
-	for i := range c.tables {
+	for i := range c.plan.tables {
 		if err := p.expired(); err != nil {
-			p.errs.add(fmt.Errorf("snmp walk of table %s on %s not started: %w", c.tables[i].t.Name, c.cfg.Device, err))
+			p.errs.add(fmt.Errorf("snmp walk of table %s on %s not started: %w", c.plan.tables[i].t.Name, c.cfg.Device, err))
 			continue
 		}
-		p.table(&c.tables[i])
+		p.table(&c.plan.tables[i], &c.tables[i])
 	}
 	if p.reboot {
 		c.reboots++
 		unknownCounters(p.out)
 	}
 	return p.out, p.errs.err()
+}
+
+// expect is how many samples the last poll suggests this one returns.
+func (c *Collector) expect() int {
+	n := len(c.plan.scalars)
+	for i := range c.plan.tables {
+		n += c.tables[i].rows * len(c.plan.tables[i].columns)
+	}
+	return n
+}
+
+// Idle v1/v2c clients, each with the 64 KiB receive buffer gosnmp gives a
+// client when it first connects. Collectors past the open-socket bound
+// take one for a poll and put it back, so a poll costs a socket but no
+// buffer. A client serves one poll at a time; the channel hands it over.
+var idleClients = make(chan *gosnmp.GoSNMP, maxIdleClients)
+
+// maxIdleClients bounds the idle clients kept (4 MiB of buffers at most
+// beyond those of the polls running).
+const maxIdleClients = 64
+
+// connect makes c.g ready for a poll under ctx.
+func (c *Collector) connect(ctx context.Context) error {
+	if c.g == nil && c.cfg.Version != "3" {
+		select {
+		case g := <-idleClients:
+			c.cfg.reuse(g, c.host, c.port)
+			c.g = g
+		default:
+		}
+	}
+	fresh := c.g == nil
+	if fresh {
+		c.g = c.cfg.client(c.host, c.port)
+	}
+	c.g.Context = ctx
+	if c.g.Conn != nil {
+		return nil
+	}
+	var err error
+	if fresh {
+		err = c.g.Connect()
+	} else {
+		// A client that was connected before keeps its buffer; only the
+		// socket is new. Conn is gosnmp's to be set by its user.
+		d := net.Dialer{Timeout: c.cfg.Timeout}
+		c.g.Conn, err = d.DialContext(ctx, "udp", net.JoinHostPort(c.host, strconv.Itoa(int(c.port))))
+		if err != nil {
+			c.g.Conn = nil
+		}
+	}
+	if err != nil {
+		c.g = nil
+		return fmt.Errorf("snmp connect to %s (%s): %w", c.cfg.Device, c.cfg.Address, err)
+	}
+	openSockets.Add(1)
+	return nil
+}
+
+// release closes the socket after a poll and leaves the client to others.
+func (c *Collector) release() {
+	_ = c.closeConn()
+	if c.g != nil {
+		c.g.Context = nil
+		select {
+		case idleClients <- c.g:
+		default:
+		}
+	}
+	c.g = nil
 }
 
 // Reboots returns how many reboots the uptime check has seen.
@@ -258,10 +450,7 @@ func (p *poll) expired() error {
 // scalars GETs every scalar in requests of at most MaxOIDs.
 func (p *poll) scalars() (uptime uint32, haveUptime bool) {
 	c := p.c
-	oids := make([]string, len(c.scalars))
-	for i, s := range c.scalars {
-		oids[i] = s.obj.OID
-	}
+	oids := c.plan.oids
 	for start := 0; start < len(oids); start += c.cfg.MaxOIDs {
 		chunk := oids[start:min(start+c.cfg.MaxOIDs, len(oids))]
 		if err := p.expired(); err != nil {
@@ -269,12 +458,12 @@ func (p *poll) scalars() (uptime uint32, haveUptime bool) {
 			continue
 		}
 		p.get(chunk, func(pdu gosnmp.SnmpPDU) {
-			i, ok := c.byOID[pdu.Name]
+			i, ok := c.plan.byOID[pdu.Name]
 			if !ok {
 				p.errs.add(fmt.Errorf("snmp get on %s: agent answered OID %s, which was not asked for", c.cfg.Device, pdu.Name))
 				return
 			}
-			s := c.scalars[i]
+			s := &c.plan.scalars[i]
 			r, err := convert(pdu.Type, pdu.Value)
 			if err != nil {
 				p.errs.add(fmt.Errorf("snmp get %s on %s: %w", pdu.Name, c.cfg.Device, err))
@@ -286,7 +475,7 @@ func (p *poll) scalars() (uptime uint32, haveUptime bool) {
 					return
 				}
 			}
-			p.sample(s.labels, s.obj.DS, r)
+			p.sample(sampleLabels(nil, s.obj.Labels, c.common, s.obj.Metric), s.obj.DS, r)
 		})
 	}
 	return uptime, haveUptime
@@ -346,20 +535,15 @@ func (p *poll) get(oids []string, fn func(gosnmp.SnmpPDU)) {
 // GETBULK asks for the next rows of every column still going, as net-snmp's
 // snmptable does, so a table costs about rows/repetitions requests however
 // many columns it has.
-func (p *poll) table(t *compiledTable) {
+func (p *poll) table(t *compiledTable, st *tableState) {
 	dev := p.c.cfg.Device
 	nl := len(t.labelBy)
-	cached := t.t.ReindexEvery > 0 && t.labels != nil && !p.reboot && p.at.Sub(t.labeledAt) < t.t.ReindexEvery
-	var roots []string
-	if !cached {
-		for _, lc := range t.labelBy {
-			roots = append(roots, lc.oid)
-		}
+	cached := t.t.ReindexEvery > 0 && st.labels != nil && !p.reboot && p.at.Sub(st.labeledAt) < t.t.ReindexEvery
+	roots := t.roots
+	if cached {
+		roots = roots[nl:]
 	}
-	first := len(roots) // index of the first metric column in roots
-	for _, col := range t.columns {
-		roots = append(roots, col.obj.OID)
-	}
+	first := len(roots) - len(t.columns) // index of the first metric column in roots
 	type pending struct {
 		col int
 		idx string
@@ -380,7 +564,7 @@ func (p *poll) table(t *compiledTable) {
 		m[t.labelBy[col].name] = v
 	}
 	var values []pending
-	colErrs := p.walkColumns(roots, t.rows, func(col int, idx string, pdu gosnmp.SnmpPDU) {
+	colErrs := p.walkColumns(roots, st.rows, func(col int, idx string, pdu gosnmp.SnmpPDU) {
 		if col < first {
 			addLabel(col, idx, pdu)
 			return
@@ -413,12 +597,12 @@ func (p *poll) table(t *compiledTable) {
 	}
 	if cached {
 		// Re-index now when rows came or went since the labels were read.
-		changed := len(present) != len(t.labelIdx)
+		changed := len(present) != len(st.labelIdx)
 		for idx := range present {
-			changed = changed || !t.labelIdx[idx]
+			changed = changed || !st.labelIdx[idx]
 		}
 		if !changed {
-			rowLabels = t.labels
+			rowLabels = st.labels
 		} else if nl > 0 {
 			labelRoots := make([]string, nl)
 			for i, lc := range t.labelBy {
@@ -431,9 +615,9 @@ func (p *poll) table(t *compiledTable) {
 	}
 	if !cached && t.t.ReindexEvery > 0 {
 		if labelOK {
-			t.labels, t.labelIdx, t.labeledAt = rowLabels, present, p.at
+			st.labels, st.labelIdx, st.labeledAt = rowLabels, present, p.at
 		} else {
-			t.labels = nil // read them again next time
+			st.labels = nil // read them again next time
 		}
 	}
 	// Rows identified by a unique identity label go without the index.
@@ -467,11 +651,11 @@ func (p *poll) table(t *compiledTable) {
 			l = metric.FromMap(m)
 			rows[v.idx] = l
 		}
-		col := t.columns[v.col]
-		p.sample(mergeLabels(l, col.labels), col.obj.DS, v.r)
+		col := &t.columns[v.col]
+		p.sample(sampleLabels(l, col.obj.Labels, p.c.common, col.obj.Metric), col.obj.DS, v.r)
 	}
 	if len(rows) > 0 {
-		t.rows = len(rows)
+		st.rows = len(rows)
 	}
 }
 
@@ -618,28 +802,6 @@ func oidCompare(a, b string) int {
 		return -1
 	}
 	return 1
-}
-
-// mergeLabels merges two sorted label sets; b wins on equal names.
-func mergeLabels(a, b metric.Labels) metric.Labels {
-	out := make(metric.Labels, 0, len(a)+len(b))
-	i, j := 0, 0
-	for i < len(a) && j < len(b) {
-		switch {
-		case a[i].Name < b[j].Name:
-			out = append(out, a[i])
-			i++
-		case a[i].Name > b[j].Name:
-			out = append(out, b[j])
-			j++
-		default:
-			out = append(out, b[j])
-			i++
-			j++
-		}
-	}
-	out = append(out, a[i:]...)
-	return append(out, b[j:]...)
 }
 
 // span names a request's OIDs briefly in errors.

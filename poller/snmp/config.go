@@ -115,6 +115,16 @@ func normOID(oid string) (string, error) {
 
 // validate fills defaults and returns every problem at once.
 func (c *Config) validate() (host string, port uint16, err error) {
+	return c.check(true)
+}
+
+// validateDevice is validate without the objects: for a device whose
+// objects are those of a plan compiled before.
+func (c *Config) validateDevice() (host string, port uint16, err error) {
+	return c.check(false)
+}
+
+func (c *Config) check(objects bool) (host string, port uint16, err error) {
 	var errs []error
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("snmp device %q: %s: %w: %s", c.Device, field, ErrConfig, fmt.Sprintf(format, args...)))
@@ -164,6 +174,9 @@ func (c *Config) validate() (host string, port uint16, err error) {
 		bad("max_repetitions", "%d outside 1..1000", c.MaxRepetitions)
 	} else if c.MaxRepetitions == 0 {
 		c.MaxRepetitions = DefaultMaxRepetitions
+	}
+	if !objects {
+		return host, port, errors.Join(errs...)
 	}
 	checkObj := func(path string, o *Object) {
 		oid, e := normOID(o.OID)
@@ -299,4 +312,16 @@ func (c *Config) client(host string, port uint16) *gosnmp.GoSNMP {
 		g.SecurityParameters = usm
 	}
 	return g
+}
+
+// reuse sets up an idle v1/v2c client, connected before for another
+// device, for this device; c.client sets the same fields on a new one.
+func (c *Config) reuse(g *gosnmp.GoSNMP, host string, port uint16) {
+	g.Target, g.Port, g.Community = host, port, c.Community
+	g.Timeout, g.Retries = c.Timeout, c.Retries
+	g.MaxOids, g.MaxRepetitions = c.MaxOIDs, uint32(c.MaxRepetitions)
+	g.Version = gosnmp.Version2c
+	if c.Version == "1" {
+		g.Version = gosnmp.Version1
+	}
 }

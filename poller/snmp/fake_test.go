@@ -356,7 +356,7 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.port != 161 || c.cfg.Timeout != DefaultTimeout || c.cfg.MaxOIDs != 10 || c.cfg.MaxRepetitions != 25 || c.scalars[0].obj.OID != SysUpTimeOID {
+	if c.port != 161 || c.cfg.Timeout != DefaultTimeout || c.cfg.MaxOIDs != 10 || c.cfg.MaxRepetitions != 25 || c.plan.scalars[0].obj.OID != SysUpTimeOID {
 		t.Errorf("defaults not applied: %+v", c.cfg)
 	}
 }
