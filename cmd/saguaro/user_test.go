@@ -5,8 +5,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/saguaro-monitoring/saguaro/pkg/auth"
+	"github.com/saguaro-monitoring/saguaro/pkg/config"
 )
 
 // TestUserCommand runs `saguaro user` against a fresh state database and
@@ -94,7 +96,7 @@ func TestOpenAuthBootstrap(t *testing.T) {
 	dir := t.TempDir()
 	var out bytes.Buffer
 	log := newLogger(&out, "info")
-	_, store, err := openAuth(dir, &out, log)
+	_, store, err := openAuth(dir, config.Auth{SessionTTL: 12 * time.Hour}, &out, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +106,7 @@ func TestOpenAuthBootstrap(t *testing.T) {
 		t.Errorf("first start: %q", first)
 	}
 	out.Reset()
-	_, store, err = openAuth(dir, &out, log)
+	_, store, err = openAuth(dir, config.Auth{SessionTTL: 12 * time.Hour}, &out, log)
 	if err != nil {
 		t.Fatal(err)
 	}

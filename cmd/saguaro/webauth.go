@@ -12,6 +12,7 @@ import (
 
 	"github.com/saguaro-monitoring/saguaro/graphs"
 	"github.com/saguaro-monitoring/saguaro/pkg/auth"
+	"github.com/saguaro-monitoring/saguaro/pkg/config"
 	"github.com/saguaro-monitoring/saguaro/pkg/web"
 	"github.com/saguaro-monitoring/saguaro/templates"
 )
@@ -22,7 +23,7 @@ const stateDBName = "state.db"
 // openAuth opens DATA_DIR/state.db, creates the first admin on a fresh
 // installation (printing the password once, to stderr, not to the log
 // handler, so log shippers do not keep it) and builds the authenticator.
-func openAuth(dataDir string, stderr io.Writer, log *slog.Logger) (*auth.Authenticator, *auth.Store, error) {
+func openAuth(dataDir string, ac config.Auth, stderr io.Writer, log *slog.Logger) (*auth.Authenticator, *auth.Store, error) {
 	if err := os.MkdirAll(dataDir, 0o750); err != nil {
 		return nil, nil, fmt.Errorf("data directory %s: %w", dataDir, err)
 	}
@@ -41,7 +42,7 @@ func openAuth(dataDir string, stderr io.Writer, log *slog.Logger) (*auth.Authent
 		fmt.Fprintf(stderr, "\nSaguaro created the user \"admin\" with the password:\n\n    %s\n\n"+
 			"It is also in %s (mode 0600). Log in, change it with `saguaro user passwd admin`, and delete the file.\n\n", pw, file)
 	}
-	a, err := auth.NewAuthenticator(store, authOptions(log))
+	a, err := auth.NewAuthenticator(store, authOptions(ac, log))
 	if err != nil {
 		store.Close()
 		return nil, nil, err
@@ -49,16 +50,19 @@ func openAuth(dataDir string, stderr io.Writer, log *slog.Logger) (*auth.Authent
 	return a, store, nil
 }
 
-// authOptions are the authenticator's settings. Anonymous viewing is
-// the one worth switching without a configuration key yet: wall
-// displays. SAGUARO_AUTH_ANONYMOUS=true turns it on.
-func authOptions(log *slog.Logger) auth.Options {
-	o := auth.Options{Logger: log}
-	switch strings.ToLower(os.Getenv("SAGUARO_AUTH_ANONYMOUS")) {
-	case "1", "true", "yes", "on":
-		o.Anonymous = true
+// authOptions turns the configuration's auth section into the
+// authenticator's settings.
+func authOptions(ac config.Auth, log *slog.Logger) auth.Options {
+	return auth.Options{
+		SessionTTL:      ac.SessionTTL,
+		SecureCookies:   ac.SecureCookies,
+		ProxyHeader:     ac.ProxyHeader,
+		TrustedProxies:  ac.TrustedProxyPrefixes(),
+		ProxyAutoCreate: auth.Role(ac.ProxyAutoCreate),
+		Anonymous:       ac.Anonymous,
+		TrustedOrigins:  ac.TrustedOrigins,
+		Logger:          log,
 	}
-	return o
 }
 
 // The service also answers the template pages and ad-hoc graphs of the

@@ -124,7 +124,7 @@ func serve(ctx context.Context, o serveOptions) error {
 		db.Close()
 		return err
 	}
-	authn, users, err := openAuth(cfg.DataDir, o.Stderr, log)
+	authn, users, err := openAuth(cfg.DataDir, cfg.Auth, o.Stderr, log)
 	if err != nil {
 		ln.Close()
 		db.Close()

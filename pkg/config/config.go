@@ -46,6 +46,7 @@ type Config struct {
 	Poller    Poller    `mapstructure:"poller"`
 	Storage   Storage   `mapstructure:"storage"`
 	Templates Templates `mapstructure:"templates"`
+	Auth      Auth      `mapstructure:"auth"`
 	Devices   []Device  `mapstructure:"devices"`
 }
 
@@ -67,6 +68,29 @@ type Tier struct {
 	Step      time.Duration `mapstructure:"step"`
 	Retention time.Duration `mapstructure:"retention"`
 	XFF       float64       `mapstructure:"xff"`
+}
+
+// Auth sets how people and scripts sign in (see docs/auth.md).
+type Auth struct {
+	// Anonymous lets requests without credentials browse as a read-only
+	// viewer (wall displays). Off by default.
+	Anonymous bool `mapstructure:"anonymous"`
+	// SessionTTL is how long a login lasts.
+	SessionTTL time.Duration `mapstructure:"session_ttl"`
+	// SecureCookies marks session cookies Secure even on plain HTTP, for
+	// TLS terminated by a proxy.
+	SecureCookies bool `mapstructure:"secure_cookies"`
+	// ProxyHeader names the header a trusted reverse proxy sets to the
+	// signed-in user (e.g. X-Remote-User); empty turns it off.
+	ProxyHeader string `mapstructure:"proxy_header"`
+	// TrustedProxies are the addresses or CIDR ranges allowed to set
+	// ProxyHeader and X-Forwarded-For.
+	TrustedProxies []string `mapstructure:"trusted_proxies"`
+	// ProxyAutoCreate is the role (viewer, editor, admin) given to users a
+	// proxy names that do not exist yet; empty refuses them.
+	ProxyAutoCreate string `mapstructure:"proxy_auto_create"`
+	// TrustedOrigins are other origins allowed to post the login form.
+	TrustedOrigins []string `mapstructure:"trusted_origins"`
 }
 
 // Templates names directories of extra YAML templates, loaded after the
@@ -184,6 +208,13 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("storage.step", "60s")
 	v.SetDefault("storage.tiers", []map[string]any{})
 	v.SetDefault("templates.dirs", []string{})
+	v.SetDefault("auth.anonymous", false)
+	v.SetDefault("auth.session_ttl", "12h")
+	v.SetDefault("auth.secure_cookies", false)
+	v.SetDefault("auth.proxy_header", "")
+	v.SetDefault("auth.trusted_proxies", []string{})
+	v.SetDefault("auth.proxy_auto_create", "")
+	v.SetDefault("auth.trusted_origins", []string{})
 	v.SetDefault("devices", []map[string]any{})
 }
 

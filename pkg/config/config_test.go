@@ -88,9 +88,13 @@ func TestEnvironmentOverrides(t *testing.T) {
 	t.Setenv("SAGUARO_LISTEN", "127.0.0.1:9999")
 	t.Setenv("SAGUARO_POLLER_INTERVAL", "30s")
 	t.Setenv("SAGUARO_DATA_DIR", "/tmp/x")
+	t.Setenv("SAGUARO_AUTH_ANONYMOUS", "true")
 	cfg, err := Load("")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !cfg.Auth.Anonymous || cfg.Auth.SessionTTL != 12*time.Hour {
+		t.Errorf("auth from env: %+v", cfg.Auth)
 	}
 	if cfg.Listen != "127.0.0.1:9999" || cfg.Poller.Interval != 30*time.Second || cfg.DataDir != "/tmp/x" {
 		t.Errorf("env not applied: listen %q interval %v data %q", cfg.Listen, cfg.Poller.Interval, cfg.DataDir)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -74,6 +75,8 @@ func (c *Config) Validate() error {
 			add(p+".step", "tiers must be ordered by growing step")
 		}
 	}
+
+	c.validateAuth(add)
 
 	seen := map[string]int{}
 	for i, d := range c.Devices {
@@ -157,6 +160,53 @@ func (c *Config) validateSNMP(add func(string, string, ...any), p string, s *SNM
 	if s.MaxRepetitions < 1 || s.MaxRepetitions > 255 {
 		add(p+".max_repetitions", "must be between 1 and 255, got %d", s.MaxRepetitions)
 	}
+}
+
+// MaxSessionTTL bounds auth.session_ttl: a login that lasts longer is a
+// password written down.
+const MaxSessionTTL = 30 * 24 * time.Hour
+
+func (c *Config) validateAuth(add func(string, string, ...any)) {
+	a := c.Auth
+	if a.SessionTTL <= 0 || a.SessionTTL > MaxSessionTTL {
+		add("auth.session_ttl", "must be between 1s and %v, got %v", MaxSessionTTL, a.SessionTTL)
+	}
+	for i, p := range a.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err == nil {
+			continue
+		}
+		if _, err := netip.ParseAddr(p); err != nil {
+			add(fmt.Sprintf("auth.trusted_proxies[%d]", i), "%q is not an address or CIDR range", p)
+		}
+	}
+	if a.ProxyHeader != "" && len(a.TrustedProxies) == 0 {
+		add("auth.proxy_header", "needs auth.trusted_proxies: a header anyone can send is no sign-in")
+	}
+	switch a.ProxyAutoCreate {
+	case "", "viewer", "editor", "admin":
+	default:
+		add("auth.proxy_auto_create", "%q is not a role (want viewer, editor or admin, or leave it empty)", a.ProxyAutoCreate)
+	}
+	for i, o := range a.TrustedOrigins {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			add(fmt.Sprintf("auth.trusted_origins[%d]", i), "%q is not an origin such as https://grafana.example.com", o)
+		}
+	}
+}
+
+// TrustedProxyPrefixes returns auth.trusted_proxies as prefixes (a bare
+// address is a one-address range). Call after Validate.
+func (a Auth) TrustedProxyPrefixes() []netip.Prefix {
+	var out []netip.Prefix
+	for _, p := range a.TrustedProxies {
+		if pre, err := netip.ParsePrefix(p); err == nil {
+			out = append(out, pre.Masked())
+		} else if addr, err := netip.ParseAddr(p); err == nil {
+			out = append(out, netip.PrefixFrom(addr, addr.BitLen()))
+		}
+	}
+	return out
 }
 
 var (
