@@ -232,7 +232,7 @@ devices:
 	// Wait (bounded) until the lo traffic graph has a known rate.
 	var lo apiGraph
 	var rows [][]string
-	deadline := time.Now().Add(75 * time.Second)
+	deadline := time.Now().Add(150 * time.Second) // typically 30-45 s; generous for a loaded CI machine
 	for time.Now().Before(deadline) {
 		time.Sleep(time.Second)
 		lo = findGraph(t, base, "lab", "interface_traffic", "lo")
@@ -247,11 +247,11 @@ devices:
 	c1, t1 := snmpGetCounter(t, agent.Addr, loOctets), time.Now()
 	t.Logf("first known lo rate after %v", t1.Sub(t0).Round(time.Second))
 	if lo.ID == "" {
-		t.Fatalf("no interface_traffic graph for lab/lo after 75 s; logs:\n%s", logs.String())
+		t.Fatalf("no interface_traffic graph for lab/lo after 150 s; logs:\n%s", logs.String())
 	}
 	i := lastKnown(rows, 1)
 	if i < 0 {
-		t.Fatalf("no known inbound value after 75 s: %v\nlogs:\n%s", rows, logs.String())
+		t.Fatalf("no known inbound value after 150 s: %v\nlogs:\n%s", rows, logs.String())
 	}
 	bits, err := strconv.ParseFloat(rows[i][1], 64)
 	if err != nil {
