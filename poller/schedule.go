@@ -159,10 +159,7 @@ func (s *Scheduler) startLocked(l *loop) {
 	ctx, cancel := context.WithCancel(s.runCtx)
 	l.cancel = cancel
 	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		l.run(ctx)
-	}()
+	l.start(ctx, s.wg.Done)
 }
 
 // TargetHealth is the state of one target's polling, for the web UI.
@@ -206,9 +203,21 @@ func (s *Scheduler) Health() []TargetHealth {
 }
 
 // loop is the goroutine state of one target.
+//
+// A loop holds no goroutine between polls: a timer runs each tick, and the
+// poll runs in the timer's goroutine. At 20,000 targets a goroutine per
+// target waiting on its ticker cost some 20,000 stacks that every garbage
+// collection scanned, for targets idle 99 % of the time.
 type loop struct {
 	s      *Scheduler
 	cancel context.CancelFunc
+
+	// Set by start, then owned by the ticks (one at a time: see tick).
+	ctx   context.Context
+	timer *time.Timer
+	next  time.Time      // the next scheduled tick
+	polls sync.WaitGroup // ticks running
+	ended bool           // guarded by mu: no tick starts any more
 
 	mu      sync.Mutex
 	target  Target
@@ -279,65 +288,75 @@ func (l *loop) stop() {
 	l.mu.Unlock()
 }
 
-func (l *loop) run(ctx context.Context) {
+// start schedules the loop's ticks until ctx ends; done is called once the
+// last tick has ended and the collectors are closed.
+func (l *loop) start(ctx context.Context, done func()) {
 	t := l.current()
-	next := firstTick(time.Now(), t.Name, t.Interval)
-	timer := time.NewTimer(time.Until(next))
-	defer timer.Stop()
-	var polls sync.WaitGroup
-	defer func() {
-		polls.Wait()
+	l.ctx = ctx
+	l.next = firstTick(time.Now(), t.Name, t.Interval)
+	l.mu.Lock()
+	l.timer = time.AfterFunc(time.Until(l.next), l.tick)
+	l.mu.Unlock()
+	context.AfterFunc(ctx, func() {
+		l.mu.Lock()
+		l.ended = true
+		l.timer.Stop()
+		l.mu.Unlock()
+		l.polls.Wait()
 		l.mu.Lock()
 		l.old = append(l.old, l.target.Collector)
 		l.closeOldLocked()
 		l.mu.Unlock()
-	}()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-timer.C:
-		}
-		at := next
-		// Schedule from the planned tick, not from now, so that ticks stay on
-		// their phase; ticks missed entirely (a stalled process) are skipped.
-		next = next.Add(t.Interval)
-		now := time.Now()
-		missed := uint64(0)
-		for !next.After(now) {
-			next = next.Add(t.Interval)
-			missed++
-		}
-		timer.Reset(next.Sub(now))
+		done()
+	})
+}
 
-		l.mu.Lock()
-		t = l.target
-		busy := l.health.Running
-		if busy {
-			missed++
-		}
-		l.health.Skipped += missed
-		backedOff := !busy && l.backoff > 0
-		if backedOff {
-			l.backoff--
-			l.health.BackedOff++
-		}
-		if !busy {
-			l.health.Running = true
-		}
+// tick runs in the timer's goroutine at each scheduled tick: it sets the
+// timer for the next one, then polls (or stands in for a poll while the
+// target is down). A tick that comes while the previous poll still runs
+// finds it busy and is skipped.
+func (l *loop) tick() {
+	l.mu.Lock()
+	if l.ended || l.ctx.Err() != nil {
 		l.mu.Unlock()
-		if busy {
-			continue
-		}
-		polls.Add(1)
-		go func(t Target, at, nextTick time.Time) {
-			defer polls.Done()
-			if backedOff {
-				l.downTick(ctx, t, at)
-				return
-			}
-			l.poll(ctx, t, at, nextTick)
-		}(t, at, next)
+		return
+	}
+	l.polls.Add(1)
+	defer l.polls.Done()
+	t := l.target
+	at := l.next
+	// Schedule from the planned tick, not from now, so that ticks stay on
+	// their phase; ticks missed entirely (a stalled process) are skipped.
+	next := at.Add(t.Interval)
+	now := time.Now()
+	missed := uint64(0)
+	for !next.After(now) {
+		next = next.Add(t.Interval)
+		missed++
+	}
+	l.next = next
+	l.timer.Reset(next.Sub(now))
+
+	busy := l.health.Running
+	if busy {
+		missed++
+	}
+	l.health.Skipped += missed
+	backedOff := !busy && l.backoff > 0
+	if backedOff {
+		l.backoff--
+		l.health.BackedOff++
+	}
+	if !busy {
+		l.health.Running = true
+	}
+	l.mu.Unlock()
+	switch {
+	case busy:
+	case backedOff:
+		l.downTick(l.ctx, t, at)
+	default:
+		l.poll(l.ctx, t, at, next)
 	}
 }
 

@@ -252,8 +252,10 @@ func (c *Collector) closeConn() error {
 }
 
 // DefaultMaxOpenSockets is how many collectors may keep their socket open
-// between polls.
-const DefaultMaxOpenSockets = 1000
+// between polls. Each such collector also keeps gosnmp's 64 KiB receive
+// buffer (16 MiB for 256); past the bound a poll costs a socket of its own
+// but borrows an idle client's buffer.
+const DefaultMaxOpenSockets = 256
 
 var (
 	openSockets    atomic.Int64
