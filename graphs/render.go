@@ -370,7 +370,7 @@ func (p *Plan) drawRightAxis(f *frame, dc draw.Canvas) {
 	_, yf := pl.Transforms(&dc)
 	ticks := f.yTicks.Ticks(pl.Y.Min, pl.Y.Max)
 	conv := func(v float64) float64 { return v*ra.Scale + ra.Shift }
-	div, prefix := siScale(math.Max(math.Abs(conv(pl.Y.Min)), math.Abs(conv(pl.Y.Max)))*(1-1e-9), p.Base)
+	div, prefix := axisScale(math.Max(math.Abs(conv(pl.Y.Min)), math.Abs(conv(pl.Y.Max))), p.Base)
 	// Decimals enough to tell neighbouring labels apart.
 	var labelled []float64
 	for _, t := range ticks {

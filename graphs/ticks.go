@@ -192,11 +192,23 @@ func (t *valueTicker) Ticks(lo, hi float64) []plot.Tick {
 // a round number (1, 2 or 5 times a power of ten) of the SI-scaled
 // values, about every 32 pixels.
 func valueStep(lo, hi, pixels, base float64) (step, div float64, prefix string) {
-	// Just below the top, so a range ending at 1000 is labelled up to
-	// "1000", not "1.0 k".
-	div, prefix = siScale(math.Max(math.Abs(lo), math.Abs(hi))*(1-1e-9), base)
+	div, prefix = axisScale(math.Max(math.Abs(lo), math.Abs(hi)), base)
 	n := max(math.Floor(pixels/32), 2)
 	return niceStep((hi-lo)/div/n, base) * div, div, prefix
+}
+
+// axisScale picks the SI prefix of an axis whose largest value is v: from
+// just below the top, so a range ending at 1000 is labelled up to "1000",
+// not "1.0 k" — but never a fraction prefix for a range ending at 1, which
+// would read "1000 m".
+func axisScale(v, base float64) (div float64, prefix string) {
+	div, prefix = siScale(v*(1-1e-9), base)
+	if div < 1 {
+		if d, p := siScale(v, base); d >= 1 {
+			return d, p
+		}
+	}
+	return div, prefix
 }
 
 func valueTicks(lo, hi, pixels, base float64) []plot.Tick {
