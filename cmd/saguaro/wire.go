@@ -97,12 +97,7 @@ func serve(ctx context.Context, o serveOptions) error {
 	// With port 0 the real address is only known now; self-scrapes use it.
 	cfg.Listen = ln.Addr().String()
 
-	dbOpts := storage.DefaultOptions(cfg.DataDir)
-	dbOpts.RawRetention = cfg.Storage.RawRetention
-	dbOpts.Step = cfg.Storage.Step
-	for _, t := range cfg.Storage.Tiers {
-		dbOpts.Tiers = append(dbOpts.Tiers, storage.Tier{Step: t.Step, Retention: t.Retention, XFF: t.XFF})
-	}
+	dbOpts := storageOptions(cfg)
 	dbOpts.Registerer = reg
 	// The engine reports every WAL replay and compaction at info level;
 	// only its warnings matter unless debugging.
