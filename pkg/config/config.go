@@ -295,43 +295,48 @@ func decodeError(err error) error {
 // applyDefaults fills per-device settings inherited from the poller section.
 func (c *Config) applyDefaults() {
 	for i := range c.Devices {
-		d := &c.Devices[i]
-		if d.Interval == 0 {
-			d.Interval = c.Poller.Interval
+		c.DeviceDefaults(&c.Devices[i])
+	}
+}
+
+// DeviceDefaults fills what d leaves unset from the poller section and
+// the protocol defaults, as Load does for every device of a file.
+func (c *Config) DeviceDefaults(d *Device) {
+	if d.Interval == 0 {
+		d.Interval = c.Poller.Interval
+	}
+	if d.Timeout == 0 {
+		d.Timeout = c.Poller.Timeout
+	}
+	if d.SNMP != nil {
+		s := d.SNMP
+		if s.Version == "" {
+			s.Version = "2c"
 		}
-		if d.Timeout == 0 {
-			d.Timeout = c.Poller.Timeout
+		if s.Timeout == 0 {
+			// One request's timeout leaves room for a retry in the poll.
+			s.Timeout = min(2*time.Second, d.Timeout/2)
 		}
-		if d.SNMP != nil {
-			s := d.SNMP
-			if s.Version == "" {
-				s.Version = "2c"
-			}
-			if s.Timeout == 0 {
-				// One request's timeout leaves room for a retry in the poll.
-				s.Timeout = min(2*time.Second, d.Timeout/2)
-			}
-			if s.MaxOIDs == 0 {
-				s.MaxOIDs = 10
-			}
-			if s.MaxRepetitions == 0 {
-				s.MaxRepetitions = 25
-			}
-			if s.Retries == 0 {
-				s.Retries = 1
-			}
+		if s.MaxOIDs == 0 {
+			s.MaxOIDs = 10
 		}
-		if d.HTTP != nil {
-			if d.HTTP.Timeout == 0 {
-				d.HTTP.Timeout = d.Timeout
-			}
-			if d.HTTP.MaxBody == 0 {
-				d.HTTP.MaxBody = 10 << 20
-			}
+		if s.MaxRepetitions == 0 {
+			s.MaxRepetitions = 25
 		}
-		if d.Script != nil && d.Script.Timeout == 0 {
-			d.Script.Timeout = d.Timeout
+		if s.Retries == 0 {
+			s.Retries = 1
 		}
+	}
+	if d.HTTP != nil {
+		if d.HTTP.Timeout == 0 {
+			d.HTTP.Timeout = d.Timeout
+		}
+		if d.HTTP.MaxBody == 0 {
+			d.HTTP.MaxBody = 10 << 20
+		}
+	}
+	if d.Script != nil && d.Script.Timeout == 0 {
+		d.Script.Timeout = d.Timeout
 	}
 }
 

@@ -81,56 +81,74 @@ func (c *Config) Validate() error {
 	seen := map[string]int{}
 	for i, d := range c.Devices {
 		p := fmt.Sprintf("devices[%d]", i)
-		switch {
-		case d.Name == "":
-			add(p+".name", "must be set")
-		case !nameRE.MatchString(d.Name):
-			add(p+".name", "%q: use letters, digits, '.', '_' and '-' (at most 63)", d.Name)
-		default:
-			if j, dup := seen[d.Name]; dup {
-				add(p+".name", "%q is already used by devices[%d]", d.Name, j)
-			}
+		if j, dup := seen[d.Name]; dup && nameRE.MatchString(d.Name) {
+			add(p+".name", "%q is already used by devices[%d]", d.Name, j)
+		} else if !dup {
 			seen[d.Name] = i
 		}
-		if d.Template == "" {
-			add(p+".template", "must name a device template")
-		}
-		checkInterval(add, p, d.Interval, d.Timeout)
-		var sections []string
-		for _, s := range []struct {
-			name string
-			set  bool
-		}{{"snmp", d.SNMP != nil}, {"http", d.HTTP != nil}, {"script", d.Script != nil}, {"probe", d.Probe != nil}} {
-			if s.set {
-				sections = append(sections, s.name)
-			}
-		}
-		switch {
-		case len(sections) == 0:
-			add(p, "needs an snmp, http, script or probe section")
-		case len(sections) > 1:
-			add(p, "has both %s sections; use one device per protocol", strings.Join(sections, " and "))
-		case d.SNMP != nil:
-			c.validateSNMP(add, p+".snmp", d.SNMP, d.Timeout)
-		case d.HTTP != nil:
-			c.validateHTTP(add, p+".http", d.HTTP)
-		case d.Script != nil:
-			validateScript(add, p+".script", d.Script, d.Timeout)
-		default:
-			validateProbe(add, p+".probe", d.Probe, d.Timeout)
-		}
+		c.validateDevice(add, p+".", d)
 	}
 	return errors.Join(errs...)
 }
 
+// validateDevice checks one device; p prefixes every path ("devices[3]."
+// in a file, "" for a device on its own).
+func (c *Config) validateDevice(add func(string, string, ...any), p string, d Device) {
+	switch {
+	case d.Name == "":
+		add(p+"name", "must be set")
+	case !nameRE.MatchString(d.Name):
+		add(p+"name", "%q: use letters, digits, '.', '_' and '-' (at most 63)", d.Name)
+	}
+	if d.Template == "" {
+		add(p+"template", "must name a device template")
+	}
+	checkInterval(add, strings.TrimSuffix(p, "."), d.Interval, d.Timeout)
+	var sections []string
+	for _, s := range []struct {
+		name string
+		set  bool
+	}{{"snmp", d.SNMP != nil}, {"http", d.HTTP != nil}, {"script", d.Script != nil}, {"probe", d.Probe != nil}} {
+		if s.set {
+			sections = append(sections, s.name)
+		}
+	}
+	whole := strings.TrimSuffix(p, ".")
+	if whole == "" {
+		whole = "(device)"
+	}
+	switch {
+	case len(sections) == 0:
+		add(whole, "needs an snmp, http, script or probe section")
+	case len(sections) > 1:
+		add(whole, "has both %s sections; use one device per protocol", strings.Join(sections, " and "))
+	case d.SNMP != nil:
+		c.validateSNMP(add, p+"snmp", d.SNMP, d.Timeout)
+	case d.HTTP != nil:
+		c.validateHTTP(add, p+"http", d.HTTP)
+	case d.Script != nil:
+		validateScript(add, p+"script", d.Script, d.Timeout)
+	default:
+		validateProbe(add, p+"probe", d.Probe, d.Timeout)
+	}
+}
+
+// joinPath appends a key to a path that may be empty.
+func joinPath(p, key string) string {
+	if p == "" {
+		return key
+	}
+	return p + "." + key
+}
+
 func checkInterval(add func(string, string, ...any), p string, interval, timeout time.Duration) {
 	if interval < MinInterval || interval > MaxInterval {
-		add(p+".interval", "must be between %v and %v, got %v", MinInterval, MaxInterval, interval)
+		add(joinPath(p, "interval"), "must be between %v and %v, got %v", MinInterval, MaxInterval, interval)
 	}
 	if timeout <= 0 {
-		add(p+".timeout", "must be positive, got %v", timeout)
+		add(joinPath(p, "timeout"), "must be positive, got %v", timeout)
 	} else if timeout >= interval {
-		add(p+".timeout", "must be shorter than the interval (%v), got %v", interval, timeout)
+		add(joinPath(p, "timeout"), "must be shorter than the interval (%v), got %v", interval, timeout)
 	}
 }
 
