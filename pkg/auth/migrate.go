@@ -51,6 +51,18 @@ CREATE TABLE settings (
 	value BLOB NOT NULL
 );
 `,
+	// 2: devices added through the API. config is the device as JSON in
+	// the configuration file's schema, secrets included (the file is 0600
+	// like a configuration file holding communities).
+	`
+CREATE TABLE devices (
+	name       TEXT    PRIMARY KEY,
+	config     BLOB    NOT NULL,
+	created    INTEGER NOT NULL,
+	updated    INTEGER NOT NULL,
+	updated_by TEXT    NOT NULL DEFAULT ''
+) WITHOUT ROWID;
+`,
 }
 
 // SchemaVersion is the schema version this binary writes.
