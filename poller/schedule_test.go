@@ -572,3 +572,53 @@ func TestErrorsHealthCountsProblems(t *testing.T) {
 		}
 	})
 }
+
+// /metrics is read from the targets' health when scraped: a removed target
+// leaves it, a renamed device shows under its new name only, and two
+// schedulers on one registry both show.
+func TestMetricsFollowTheTargets(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		reg := prometheus.NewPedanticRegistry()
+		s1 := New(nil, reg, nil)
+		s2 := New(nil, reg, nil)
+		a, b := &fakeCollector{name: "a"}, &fakeCollector{name: "b", err: errors.New("no")}
+		s1.Set([]Target{{Name: "a", Device: "da", Interval: 10 * time.Second, Collector: a},
+			{Name: "b", Device: "db", Interval: 10 * time.Second, Collector: b}})
+		s2.Set([]Target{{Name: "c", Device: "dc", Interval: 10 * time.Second, Collector: &fakeCollector{name: "c"}}})
+		ctx, cancel := context.WithCancel(t.Context())
+		go s2.Run(ctx)
+		runFor(t, s1, 25*time.Second, nil)
+		h := s1.Health() // a, b
+		if got := promValue(t, reg, "saguaro_polls_total", "a", "da"); got != float64(h[0].Polls) || got < 2 {
+			t.Errorf("polls of a = %v, want %d (2 or more)", got, h[0].Polls)
+		}
+		if got := promValue(t, reg, "saguaro_poll_failures_total", "b", "db"); got != float64(h[1].Failures) || got < 2 {
+			t.Errorf("failures of b = %v, want %d (2 or more)", got, h[1].Failures)
+		}
+		if got := promValue(t, reg, ErrorsMetric, "b", "db"); got != 1 {
+			t.Errorf("errors of b = %v, want 1", got)
+		}
+		if got := promValue(t, reg, SuccessMetric, "c", "dc"); got != 1 {
+			t.Errorf("success of c (second scheduler) = %v, want 1", got)
+		}
+		s1.Set([]Target{{Name: "a", Device: "renamed", Interval: 10 * time.Second, Collector: a}})
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			for _, m := range mf.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if v := l.GetValue(); v == "b" || v == "db" || v == "da" {
+						t.Errorf("%s still has a series with %s=%q", mf.GetName(), l.GetName(), v)
+					}
+				}
+			}
+		}
+		if got := promValue(t, reg, "saguaro_polls_total", "a", "renamed"); got != float64(h[0].Polls) {
+			t.Errorf("polls of a under its new device = %v, want %d", got, h[0].Polls)
+		}
+		cancel()
+		synctest.Wait()
+	})
+}
