@@ -65,7 +65,8 @@ type compiledTable struct {
 
 // tableState is what a device remembers of a table between polls.
 type tableState struct {
-	rows int // rows seen in the last poll: sizes the next GETBULKs
+	rows int  // rows seen in the last poll: sizes the next GETBULKs
+	seen bool // rows is the count of a whole walk (0: the table was empty)
 
 	// Label columns cached under Table.ReindexEvery.
 	labels    map[string]map[string]string // index -> label -> value
@@ -301,12 +302,18 @@ func (c *Collector) Poll(ctx context.Context, at time.Time) (out []metric.Sample
 		p.reboot = !c.lastAt.IsZero() && rebooted(c.lastUptime, uptime, at.Sub(c.lastAt))
 		c.lastUptime, c.lastAt = uptime, at
 	}
-	for i := range c.plan.tables {
+	for i := 0; i < len(c.plan.tables); {
+		n := c.tableGroup(i)
 		if err := p.expired(); err != nil {
-			p.errs.add(fmt.Errorf("snmp walk of table %s on %s not started: %w", c.plan.tables[i].t.Name, c.cfg.Device, err))
-			continue
+			for j := i; j < i+n; j++ {
+				p.errs.add(fmt.Errorf("snmp walk of table %s on %s not started: %w", c.plan.tables[j].t.Name, c.cfg.Device, err))
+			}
+		} else if n == 1 {
+			p.table(&c.plan.tables[i], &c.tables[i])
+		} else {
+			p.tables(i, n)
 		}
-		p.table(&c.plan.tables[i], &c.tables[i])
+		i += n
 	}
 	if p.reboot {
 		c.reboots++
@@ -538,46 +545,74 @@ func (p *poll) get(oids []string, fn func(gosnmp.SnmpPDU)) {
 // snmptable does, so a table costs about rows/repetitions requests however
 // many columns it has.
 func (p *poll) table(t *compiledTable, st *tableState) {
+	w := p.beginTable(t, st)
+	w.end(p.walkColumns(w.roots, st.rows, w.varbind))
+}
+
+// tableWalk is one table's part of a poll: the columns to walk, what came
+// back, and how it becomes samples (end).
+type tableWalk struct {
+	p         *poll
+	t         *compiledTable
+	st        *tableState
+	cached    bool     // label columns left out: the cache has them
+	roots     []string // label columns (unless cached), then metric columns
+	first     int      // index of the first metric column in roots
+	rowLabels map[string]map[string]string
+	labelOK   bool
+	values    []pendingValue
+}
+
+type pendingValue struct {
+	col int
+	idx string
+	r   reading
+}
+
+func (p *poll) beginTable(t *compiledTable, st *tableState) *tableWalk {
+	w := &tableWalk{p: p, t: t, st: st, roots: t.roots, rowLabels: map[string]map[string]string{}, labelOK: true}
+	w.cached = t.t.ReindexEvery > 0 && st.labels != nil && !p.reboot && p.at.Sub(st.labeledAt) < t.t.ReindexEvery
+	if w.cached {
+		w.roots = w.roots[len(t.labelBy):]
+	}
+	w.first = len(w.roots) - len(t.columns)
+	return w
+}
+
+func (w *tableWalk) addLabel(col int, idx string, pdu gosnmp.SnmpPDU) {
+	v, ok := labelValue(pdu.Type, pdu.Value)
+	if !ok {
+		return
+	}
+	m := w.rowLabels[idx]
+	if m == nil {
+		m = map[string]string{}
+		w.rowLabels[idx] = m
+	}
+	m[w.t.labelBy[col].name] = v
+}
+
+// varbind takes one varbind of column col of w.roots.
+func (w *tableWalk) varbind(col int, idx string, pdu gosnmp.SnmpPDU) {
+	if col < w.first {
+		w.addLabel(col, idx, pdu)
+		return
+	}
+	r, err := convert(pdu.Type, pdu.Value)
+	if err != nil {
+		w.p.errs.add(fmt.Errorf("snmp walk %s on %s: %s: %w", w.roots[col], w.p.c.cfg.Device, pdu.Name, err))
+		return
+	}
+	w.values = append(w.values, pendingValue{col - w.first, idx, r})
+}
+
+// end turns the walk (colErrs: each root's error) into samples.
+func (w *tableWalk) end(colErrs []error) {
+	p, t, st, roots, first := w.p, w.t, w.st, w.roots, w.first
 	dev := p.c.cfg.Device
 	nl := len(t.labelBy)
-	cached := t.t.ReindexEvery > 0 && st.labels != nil && !p.reboot && p.at.Sub(st.labeledAt) < t.t.ReindexEvery
-	roots := t.roots
-	if cached {
-		roots = roots[nl:]
-	}
-	first := len(roots) - len(t.columns) // index of the first metric column in roots
-	type pending struct {
-		col int
-		idx string
-		r   reading
-	}
-	rowLabels := map[string]map[string]string{}
-	labelOK := true
-	addLabel := func(col int, idx string, pdu gosnmp.SnmpPDU) {
-		v, ok := labelValue(pdu.Type, pdu.Value)
-		if !ok {
-			return
-		}
-		m := rowLabels[idx]
-		if m == nil {
-			m = map[string]string{}
-			rowLabels[idx] = m
-		}
-		m[t.labelBy[col].name] = v
-	}
-	var values []pending
-	colErrs := p.walkColumns(roots, st.rows, func(col int, idx string, pdu gosnmp.SnmpPDU) {
-		if col < first {
-			addLabel(col, idx, pdu)
-			return
-		}
-		r, err := convert(pdu.Type, pdu.Value)
-		if err != nil {
-			p.errs.add(fmt.Errorf("snmp walk %s on %s: %s: %w", roots[col], dev, pdu.Name, err))
-			return
-		}
-		values = append(values, pending{col - first, idx, r})
-	})
+	cached, values := w.cached, w.values
+	addLabel := w.addLabel
 	report := func(errs []error, names func(i int) (string, string)) {
 		for i, err := range errs {
 			if err != nil {
@@ -588,7 +623,7 @@ func (p *poll) table(t *compiledTable, st *tableState) {
 	}
 	report(colErrs, func(i int) (string, string) {
 		if i < first {
-			labelOK = false
+			w.labelOK = false
 			return roots[i], t.labelBy[i].name
 		}
 		return roots[i], t.columns[i-first].obj.Metric
@@ -604,24 +639,25 @@ func (p *poll) table(t *compiledTable, st *tableState) {
 			changed = changed || !st.labelIdx[idx]
 		}
 		if !changed {
-			rowLabels = st.labels
+			w.rowLabels = st.labels
 		} else if nl > 0 {
 			labelRoots := make([]string, nl)
 			for i, lc := range t.labelBy {
 				labelRoots[i] = lc.oid
 			}
 			errs := p.walkColumns(labelRoots, len(present), addLabel)
-			report(errs, func(i int) (string, string) { labelOK = false; return labelRoots[i], t.labelBy[i].name })
+			report(errs, func(i int) (string, string) { w.labelOK = false; return labelRoots[i], t.labelBy[i].name })
 			cached = false
 		}
 	}
 	if !cached && t.t.ReindexEvery > 0 {
-		if labelOK {
-			st.labels, st.labelIdx, st.labeledAt = rowLabels, present, p.at
+		if w.labelOK {
+			st.labels, st.labelIdx, st.labeledAt = w.rowLabels, present, p.at
 		} else {
 			st.labels = nil // read them again next time
 		}
 	}
+	rowLabels := w.rowLabels
 	// Rows identified by a unique identity label go without the index.
 	identity := func(idx string) string {
 		for _, name := range t.t.Identity {
@@ -656,8 +692,62 @@ func (p *poll) table(t *compiledTable, st *tableState) {
 		col := &t.columns[v.col]
 		p.sample(sampleLabels(l, col.obj.Labels, p.c.common, col.obj.Metric), col.obj.DS, v.r)
 	}
-	if len(rows) > 0 {
+	walked := true
+	for _, err := range colErrs[first:] {
+		walked = walked && err == nil
+	}
+	if walked {
+		st.rows, st.seen = len(rows), true
+	} else if len(rows) > 0 {
 		st.rows = len(rows)
+	}
+}
+
+// tableGroup is how many tables from the i-th on go into one walk: tables
+// whose size the last poll found, while the columns of all of them times
+// the largest one's rows still fit the varbinds of one request. Small
+// tables (and empty ones, which every template of many tables has on some
+// devices) then cost one GETBULK together instead of one each.
+func (c *Collector) tableGroup(i int) int {
+	limit := max(c.cfg.MaxRepetitions, 10) * 4
+	cols, rows, n := 0, 0, 0
+	for j := i; j < len(c.tables); j++ {
+		st, t := &c.tables[j], &c.plan.tables[j]
+		if !st.seen || t.t.ReindexEvery > 0 {
+			break // a first walk, or one whose label columns come and go
+		}
+		cols, rows = cols+len(t.roots), max(rows, st.rows)
+		if cols*(rows+1) > limit || rows+1 > c.cfg.MaxRepetitions {
+			break
+		}
+		n++
+	}
+	return max(n, 1)
+}
+
+// tables walks n tables from the i-th on together (see tableGroup).
+func (p *poll) tables(i, n int) {
+	c := p.c
+	walks := make([]*tableWalk, n)
+	var roots []string
+	owner := make([]int, 0, 32) // roots[k] belongs to walks[owner[k]]
+	offset := make([]int, n)
+	rows := 0
+	for k := range n {
+		walks[k] = p.beginTable(&c.plan.tables[i+k], &c.tables[i+k])
+		offset[k] = len(roots)
+		roots = append(roots, walks[k].roots...)
+		for range walks[k].roots {
+			owner = append(owner, k)
+		}
+		rows = max(rows, c.tables[i+k].rows)
+	}
+	errs := p.walkColumnsReps(roots, rows+1, func(col int, idx string, pdu gosnmp.SnmpPDU) {
+		k := owner[col]
+		walks[k].varbind(col-offset[k], idx, pdu)
+	})
+	for k, w := range walks {
+		w.end(errs[offset[k] : offset[k]+len(w.roots)])
 	}
 }
 
@@ -665,6 +755,15 @@ func (p *poll) table(t *compiledTable, st *tableState) {
 // error (nil when it ended normally). rowsHint, the row count seen last
 // time, keeps GETBULK from fetching far past a small table's end.
 func (p *poll) walkColumns(roots []string, rowsHint int, fn func(col int, idx string, pdu gosnmp.SnmpPDU)) []error {
+	reps := p.c.cfg.MaxRepetitions
+	if rowsHint > 0 && rowsHint+1 < reps {
+		reps = rowsHint + 1
+	}
+	return p.walkColumnsReps(roots, reps, fn)
+}
+
+// walkColumnsReps is walkColumns starting at reps repetitions per GETBULK.
+func (p *poll) walkColumnsReps(roots []string, reps int, fn func(col int, idx string, pdu gosnmp.SnmpPDU)) []error {
 	g := p.c.g
 	errs := make([]error, len(roots))
 	pos := slices.Clone(roots)
@@ -672,10 +771,7 @@ func (p *poll) walkColumns(roots []string, rowsHint int, fn func(col int, idx st
 	for i := range active {
 		active[i] = i
 	}
-	reps := p.c.cfg.MaxRepetitions
-	if rowsHint > 0 && rowsHint+1 < reps {
-		reps = rowsHint + 1
-	}
+	reps = min(max(reps, 1), p.c.cfg.MaxRepetitions)
 	// Bound one request's varbinds as a single-column walk would.
 	maxVarbinds := max(p.c.cfg.MaxRepetitions, 10) * 4
 	for req := 0; len(active) > 0; req++ {

@@ -150,3 +150,47 @@ func TestSampleLabelsPrecedence(t *testing.T) {
 		t.Fatalf("got %v", got)
 	}
 }
+
+// Once a poll has seen the size of every table, small tables are walked
+// together: fewer requests, the same samples.
+func TestSmallTablesWalkedTogether(t *testing.T) {
+	sim := snmpsim.Serve(t, snmpsim.Options{Devices: 1, Walks: []*snmpsim.Walk{simWalk(t)}, Seed: 5})
+	d := sim.Device(0)
+	tpl := builtinTemplate(t, "net-snmp-host")
+	if len(tpl.SNMP.Tables) < 2 {
+		t.Fatalf("template has %d tables, the test needs 2 or more", len(tpl.SNMP.Tables))
+	}
+	c := mustNew(t, templateConfig(t, tpl, d.Name, d.Addr, d.Community, time.Minute, 10*time.Second))
+	var reqs []uint64
+	var sets []map[string]bool
+	for range 3 {
+		r0 := sim.Stats().Requests
+		s, err := c.Poll(t.Context(), time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		reqs = append(reqs, sim.Stats().Requests-r0)
+		set := map[string]bool{}
+		for _, x := range s {
+			set[x.Labels.String()] = true
+		}
+		sets = append(sets, set)
+	}
+	if c.tableGroup(0) != len(tpl.SNMP.Tables) {
+		t.Errorf("tables grouped %d of %d", c.tableGroup(0), len(tpl.SNMP.Tables))
+	}
+	if reqs[1] >= reqs[0] || reqs[2] != reqs[1] {
+		t.Errorf("requests per poll %v: want fewer after the first", reqs)
+	}
+	for i := 1; i < len(sets); i++ {
+		if len(sets[i]) != len(sets[0]) || len(sets[0]) < 20 {
+			t.Fatalf("poll %d: %d series, first poll %d", i, len(sets[i]), len(sets[0]))
+		}
+		for k := range sets[0] {
+			if !sets[i][k] {
+				t.Errorf("poll %d lacks %s", i, k)
+			}
+		}
+	}
+	t.Logf("requests per poll: %v", reqs)
+}
