@@ -285,11 +285,15 @@ type deviceJSON struct {
 	Graphs   []string     `json:"graphs,omitempty"`
 	Sources  []DataSource `json:"data_sources,omitempty"`
 	Page     string       `json:"page"`
+	// Source is "config" (the configuration file) or "api" (the state
+	// database); Config the device's settings, secrets masked.
+	Source string         `json:"source,omitempty"`
+	Config map[string]any `json:"config,omitempty"`
 }
 
 func toDeviceJSON(d DeviceStatus) deviceJSON {
 	return deviceJSON{Name: d.Name, Template: d.Template, Address: d.Address, LastPoll: optTime(d.LastPoll),
-		Duration: d.Duration.Seconds(), Samples: d.Samples, Error: d.Error, Skipped: d.Skipped, Page: "/device/" + d.Name}
+		Duration: d.Duration.Seconds(), Samples: d.Samples, Error: d.Error, Skipped: d.Skipped, Page: "/device/" + d.Name, Source: d.Source}
 }
 
 // apiDevices lists devices: q (name or template contains), template,
@@ -350,6 +354,11 @@ func (s *Server) apiDevice(c echo.Context) error {
 	for _, g := range list {
 		if g.Device == name {
 			d.Graphs = append(d.Graphs, g.ID)
+		}
+	}
+	if s.o.DeviceEditor != nil {
+		if st, ok := s.o.DeviceEditor.Settings(name); ok {
+			d.Source, d.Config = st.Source, st.Settings
 		}
 	}
 	if s.o.Templates != nil {

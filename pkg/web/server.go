@@ -20,6 +20,7 @@ import (
 
 	"github.com/saguaro-monitoring/saguaro/graphs"
 	"github.com/saguaro-monitoring/saguaro/pkg/auth"
+	"github.com/saguaro-monitoring/saguaro/pkg/config"
 )
 
 //go:embed tmpl/*.html
@@ -48,6 +49,9 @@ type DeviceStatus struct {
 	Samples  int
 	Error    string
 	Skipped  uint64
+	// Source is "config" for a device of the configuration file, "api"
+	// for one added through the API (empty: not said).
+	Source string
 }
 
 // Devices reports the configured devices and their last poll.
@@ -68,6 +72,11 @@ type Options struct {
 	// them except /healthz, the login page and static assets.
 	Auth  *auth.Authenticator
 	Users *auth.Store
+	// DeviceEditor, when set, adds, changes and removes devices kept in
+	// the state database and runs discoveries.
+	DeviceEditor DeviceEditor
+	// Series, when set, serves the raw series export.
+	Series SeriesSource
 	// Reload, when set, re-reads the configuration (POST /-/reload).
 	Reload  func(context.Context) error
 	Version string
@@ -154,6 +163,13 @@ func (s *Server) routes() {
 	api.GET("/graph", s.apiAdHoc, apiViewer)
 	api.GET("/devices", s.apiDevices, apiViewer)
 	api.GET("/devices/:name", s.apiDevice, apiViewer)
+	api.POST("/devices", s.apiAddDevice, apiEditor)
+	api.PUT("/devices/:name", s.apiUpdateDevice, apiEditor)
+	api.DELETE("/devices/:name", s.apiDeleteDevice, apiEditor)
+	api.POST("/discover", s.apiDiscover, apiEditor)
+	api.GET("/series", s.apiSeries, apiViewer)
+	api.GET("/series/data", s.apiSeriesData, apiViewer)
+	api.GET("/series/data.csv", s.apiSeriesData, apiViewer)
 	api.GET("/templates", s.apiTemplates, apiViewer)
 	api.GET("/templates/:kind/:name", s.apiTemplate, apiViewer)
 	api.POST("/templates/validate", s.apiValidateTemplate, apiEditor)
@@ -287,10 +303,15 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 	code, body := http.StatusInternalServerError, map[string]string{"error": "internal error"}
 	var pe *paramError
+	var fe *config.FieldError
 	var he *echo.HTTPError
 	switch {
 	case errors.As(err, &pe):
 		code, body = http.StatusBadRequest, map[string]string{"error": pe.Error(), "field": pe.Field}
+	case errors.As(err, &fe):
+		code, body = http.StatusBadRequest, map[string]string{"error": err.Error(), "field": fe.Path}
+	case errors.Is(err, ErrConflict):
+		code, body = http.StatusConflict, map[string]string{"error": err.Error(), "field": "name"}
 	case errors.Is(err, ErrNotFound), errors.Is(err, graphs.ErrUnknownTemplate):
 		code, body = http.StatusNotFound, map[string]string{"error": "not found"}
 	case errors.Is(err, graphs.ErrOptions):

@@ -90,6 +90,12 @@ func newTestEnv(t testing.TB, devices Devices) *testEnv { return newTestEnvWith(
 // newTestEnvWith serves g (nil: one temperature graph of dev1).
 func newTestEnvWith(t testing.TB, g Graphs, devices Devices) *testEnv {
 	t.Helper()
+	return newTestEnvOpts(t, g, devices, nil)
+}
+
+// newTestEnvOpts is newTestEnvWith with a last say over the options.
+func newTestEnvOpts(t testing.TB, g Graphs, devices Devices, edit func(*Options)) *testEnv {
+	t.Helper()
 	tmpl := &graphs.Template{
 		Name: "temp", Title: "{device} - temperature", VerticalLabel: "°C",
 		Defs:  []graphs.Def{{Name: "t", Metric: "temp", CF: "AVERAGE"}},
@@ -125,8 +131,12 @@ func newTestEnvWith(t testing.TB, g Graphs, devices Devices) *testEnv {
 	if g == nil {
 		g = &fakeGraphs{tmpl: tmpl}
 	}
-	s, err := New(Options{Graphs: g, Devices: devices, Templates: fakeTemplates{}, Version: "test",
-		Auth: a, Users: store, Logger: log, Reload: func(context.Context) error { return nil }})
+	o := Options{Graphs: g, Devices: devices, Templates: fakeTemplates{}, Version: "test",
+		Auth: a, Users: store, Logger: log, Reload: func(context.Context) error { return nil }}
+	if edit != nil {
+		edit(&o)
+	}
+	s, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

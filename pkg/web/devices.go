@@ -1,0 +1,228 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/saguaro-monitoring/saguaro/pkg/auth"
+)
+
+// ErrConflict is returned by a DeviceEditor for a name already in use
+// (by the configuration file or another stored device).
+var ErrConflict = errors.New("conflict")
+
+// DeviceEditor adds, changes and removes the devices kept in the state
+// database, beside those of the configuration file. A device is given in
+// the configuration's device schema, decoded from JSON. Errors: a
+// *config.FieldError (joined, perhaps) is the client's mistake (400 naming
+// the field), ErrConflict a taken name (409), ErrNotFound a device that is
+// not stored (404; configuration file devices are changed in the file).
+type DeviceEditor interface {
+	AddDevice(ctx context.Context, dev map[string]any, by string) (DeviceSettings, error)
+	UpdateDevice(ctx context.Context, name string, dev map[string]any, by string) (DeviceSettings, error)
+	DeleteDevice(ctx context.Context, name string) error
+	// Settings returns a device's settings for display, secrets masked.
+	Settings(name string) (DeviceSettings, bool)
+	// Discover asks agents what they are and proposes devices; with
+	// req.Apply it also adds them.
+	Discover(ctx context.Context, req DiscoverRequest) ([]Discovered, error)
+}
+
+// DeviceSettings is one device's configuration as shown: where it comes
+// from ("config" for the file, "api" for the state database) and its
+// settings with every secret reading config.SecretMask.
+type DeviceSettings struct {
+	Name     string         `json:"name"`
+	Source   string         `json:"source"`
+	Settings map[string]any `json:"config"`
+}
+
+// DiscoverRequest is the body of POST /api/v1/discover.
+type DiscoverRequest struct {
+	Addresses     []string `json:"addresses"`
+	Version       string   `json:"version"`
+	Community     string   `json:"community"`
+	SecurityLevel string   `json:"security_level"`
+	Username      string   `json:"username"`
+	AuthProtocol  string   `json:"auth_protocol"`
+	AuthPassword  string   `json:"auth_password"`
+	PrivProtocol  string   `json:"priv_protocol"`
+	PrivPassword  string   `json:"priv_password"`
+	Apply         bool     `json:"apply"`
+}
+
+// Discovered is what one address answered and the device proposed for it.
+type Discovered struct {
+	Address     string         `json:"address"`
+	SysName     string         `json:"sys_name,omitempty"`
+	SysDescr    string         `json:"sys_descr,omitempty"`
+	SysObjectID string         `json:"sys_object_id,omitempty"`
+	Template    string         `json:"template,omitempty"`
+	AlsoFits    []string       `json:"also_fits,omitempty"`
+	Device      map[string]any `json:"device,omitempty"` // secrets masked
+	Added       bool           `json:"added"`
+	Error       string         `json:"error,omitempty"`
+	Problems    []string       `json:"problems,omitempty"`
+}
+
+// maxDiscoverAddresses bounds one discovery request: each address may
+// take the whole per-host timeout.
+const maxDiscoverAddresses = 64
+
+// readJSONObject decodes a request body that must be one JSON object.
+// Too large a body keeps echo's 413.
+func readJSONObject(c echo.Context, into any) error {
+	data, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		var he *echo.HTTPError
+		if errors.As(err, &he) {
+			return he
+		}
+		return badParam("body", "could not read the body: %v", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if _, ok := into.(*DiscoverRequest); ok {
+		dec.DisallowUnknownFields()
+	}
+	if err := dec.Decode(into); err != nil {
+		return badParam("body", "want one JSON object: %v", err)
+	}
+	if dec.More() {
+		return badParam("body", "want one JSON object, found more after it")
+	}
+	return nil
+}
+
+func (s *Server) deviceEditor() (DeviceEditor, error) {
+	if s.o.DeviceEditor == nil {
+		return nil, ErrNotFound
+	}
+	return s.o.DeviceEditor, nil
+}
+
+func userName(c echo.Context) string {
+	if u, ok := auth.UserFrom(c.Request().Context()); ok {
+		return u.Name
+	}
+	return ""
+}
+
+// apiAddDevice: POST /api/v1/devices.
+func (s *Server) apiAddDevice(c echo.Context) error {
+	ed, err := s.deviceEditor()
+	if err != nil {
+		return err
+	}
+	var dev map[string]any
+	if err := readJSONObject(c, &dev); err != nil {
+		return err
+	}
+	if dev == nil {
+		return badParam("body", "want a device object, got null")
+	}
+	st, err := ed.AddDevice(c.Request().Context(), dev, userName(c))
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Location", "/api/v1/devices/"+st.Name)
+	return c.JSON(http.StatusCreated, st)
+}
+
+// apiUpdateDevice: PUT /api/v1/devices/{name}. The body's name, when
+// given, must be the path's: renaming is deleting and adding.
+func (s *Server) apiUpdateDevice(c echo.Context) error {
+	ed, err := s.deviceEditor()
+	if err != nil {
+		return err
+	}
+	name := c.Param("name")
+	var dev map[string]any
+	if err := readJSONObject(c, &dev); err != nil {
+		return err
+	}
+	if dev == nil {
+		return badParam("body", "want a device object, got null")
+	}
+	switch n := dev["name"].(type) {
+	case nil:
+		dev["name"] = name
+	case string:
+		if n != name {
+			return badParam("name", "%q differs from the device in the path (%q); delete and add to rename", n, name)
+		}
+	default:
+		return badParam("name", "must be a string")
+	}
+	st, err := ed.UpdateDevice(c.Request().Context(), name, dev, userName(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, st)
+}
+
+// apiDeleteDevice: DELETE /api/v1/devices/{name}.
+func (s *Server) apiDeleteDevice(c echo.Context) error {
+	ed, err := s.deviceEditor()
+	if err != nil {
+		return err
+	}
+	if err := ed.DeleteDevice(c.Request().Context(), c.Param("name")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// apiDiscover: POST /api/v1/discover.
+func (s *Server) apiDiscover(c echo.Context) error {
+	ed, err := s.deviceEditor()
+	if err != nil {
+		return err
+	}
+	var req DiscoverRequest
+	if err := readJSONObject(c, &req); err != nil {
+		return err
+	}
+	switch n := len(req.Addresses); {
+	case n == 0:
+		return badParam("addresses", "list at least one address (host or host:port)")
+	case n > maxDiscoverAddresses:
+		return badParam("addresses", "%d addresses; at most %d per request", n, maxDiscoverAddresses)
+	}
+	for i, a := range req.Addresses {
+		if a = strings.TrimSpace(a); a == "" || len(a) > 255 || strings.ContainsAny(a, "/ \t\r\n") {
+			return badParam(fmt.Sprintf("addresses[%d]", i), "%.60q is not a host or host:port", req.Addresses[i])
+		}
+		req.Addresses[i] = a
+	}
+	if req.Version == "" {
+		req.Version = "2c"
+	}
+	switch req.Version {
+	case "1", "2c":
+		if req.Community == "" {
+			return badParam("community", "must be set for SNMP v%s", req.Version)
+		}
+	case "3":
+		if req.Username == "" {
+			return badParam("username", "must be set for SNMP v3")
+		}
+	default:
+		return badParam("version", "%q: want 1, 2c or 3", req.Version)
+	}
+	found, err := ed.Discover(c.Request().Context(), req)
+	if err != nil {
+		return err
+	}
+	if found == nil {
+		found = []Discovered{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"devices": found})
+}
