@@ -22,13 +22,13 @@ const maxFuture = time.Hour
 // maxReportedErrors bounds how many per-sample errors one Append returns.
 const maxReportedErrors = 10
 
-// out is one value bound for one TSDB: the raw archive (archive 0) or
-// tier archive-1.
+// out is one value of series s bound for one slot (archive and
+// consolidation function, see DB.slots).
 type out struct {
-	archive int
-	s       *tsdbSeries
-	t       int64 // milliseconds
-	v       float64
+	s    *seriesState
+	slot int32
+	t    int64 // milliseconds
+	v    float64
 }
 
 // Append stores one batch of readings. Readings of counting types become
@@ -279,13 +279,17 @@ func (db *DB) apply(s *seriesState, t time.Time, r rrd.Reading) {
 	}
 	ms := t.UnixMilli()
 	storeMax(&db.maxMs, ms)
+	sh := s.sh
 	if rate := s.rrd.rawRate(s.ds, sec, usec, r); !isNaN(rate) {
-		s.sh.scratch = append(s.sh.scratch, out{archive: 0, s: s.raw, t: ms, v: rate})
+		sh.scratch = append(sh.scratch, out{s: s, slot: 0, t: ms, v: rate})
 	}
 	if first && s.ds.Type == metric.Absolute {
 		return
 	}
-	if err := s.rrd.ds.Update(t, r, s.emitPDP); err != nil {
+	sh.cur = s
+	err := s.rrd.ds.Update(t, r, sh.emitPDP)
+	sh.cur = nil
+	if err != nil {
 		db.log.Error("storage_update_failed", "series", s.labels.String(), "err", err)
 	}
 }
@@ -301,39 +305,42 @@ func (db *DB) commit(ctx context.Context, outs []out) error {
 	nerr, expired := 0, 0
 	newest := db.maxMs.Load()
 	for _, o := range outs {
-		if o.t < newest-db.retentionMs(o.archive) {
+		sl := db.slots[o.slot]
+		if o.t < newest-db.retentionMs(sl.archive) {
 			// Backfilled history older than the archive keeps: the TSDB
 			// would drop it at the next compaction anyway.
 			expired++
 			continue
 		}
-		app := apps[o.archive]
+		app := apps[sl.archive]
 		if app == nil {
-			app = db.archive(o.archive).Appender(ctx)
-			apps[o.archive] = app
+			app = db.archive(sl.archive).Appender(ctx)
+			apps[sl.archive] = app
 		}
-		ref := storage.SeriesRef(o.s.ref.Load())
+		lset := o.s.lsets[sl.lset]
+		refp := &o.s.refs[o.slot]
+		ref := storage.SeriesRef(refp.Load())
 		var err error
 		if ref == 0 {
 			// tsdb's in-memory postings repair the order of series IDs
 			// created concurrently in place, under the feet of running
 			// queries; creating one series at a time per archive keeps
 			// the IDs in order.
-			db.createMu[o.archive].Lock()
-			ref, err = app.Append(0, o.s.lbls, o.t, o.v)
-			db.createMu[o.archive].Unlock()
+			db.createMu[sl.archive].Lock()
+			ref, err = app.Append(0, lset, o.t, o.v)
+			db.createMu[sl.archive].Unlock()
 		} else {
-			ref, err = app.Append(ref, o.s.lbls, o.t, o.v)
+			ref, err = app.Append(ref, lset, o.t, o.v)
 		}
 		if err != nil {
 			nerr++
 			if len(errs) < maxReportedErrors {
-				errs = append(errs, fmt.Errorf("store %s at %s in %s archive: %w", o.s.lbls,
-					time.UnixMilli(o.t).UTC().Format(time.RFC3339), db.archiveName(o.archive), err))
+				errs = append(errs, fmt.Errorf("store %s at %s in %s archive: %w", lset,
+					time.UnixMilli(o.t).UTC().Format(time.RFC3339), db.archiveName(sl.archive), err))
 			}
 			continue
 		}
-		o.s.ref.Store(uint64(ref))
+		refp.Store(uint64(ref))
 	}
 	for i, app := range apps {
 		if app == nil {

@@ -17,8 +17,11 @@ import (
 
 // seriesRRD is the RRD state of one series.
 type seriesRRD struct {
-	ds  *rrd.DS
-	rra [][]*rrd.RRA // [tier][cf]
+	ds *rrd.DS
+	// One consolidator per tier and stored CF, in slot order (rra[k] is
+	// slot k+1), in one allocation: every PDP visits them all, and
+	// together they stay in few cache lines.
+	rra []rrd.RRA
 
 	// The previous reading, for the rate of each polled interval that the
 	// raw archive keeps (rrd.DS does not expose it).
@@ -44,24 +47,18 @@ func newSeriesRRD(ds metric.DS, step time.Duration, tiers []*tier, start time.Ti
 	if err != nil {
 		return nil, err
 	}
-	sr := &seriesRRD{ds: d, rra: make([][]*rrd.RRA, len(tiers))}
 	n := 0
 	for _, tr := range tiers {
 		n += len(tr.cfs)
 	}
-	// One allocation for all consolidators of the series: every PDP
-	// visits them all, and together they stay in few cache lines.
-	all := make([]rrd.RRA, n)
-	for i, tr := range tiers {
-		sr.rra[i] = make([]*rrd.RRA, len(tr.cfs))
-		for k, cf := range tr.cfs {
+	sr := &seriesRRD{ds: d, rra: make([]rrd.RRA, 0, n)}
+	for _, tr := range tiers {
+		for _, cf := range tr.cfs {
 			ra, err := rrd.NewRRA(cf, tr.XFF, int(tr.pdpCnt), step)
 			if err != nil {
 				return nil, fmt.Errorf("tier %s: %w", tr.name, err)
 			}
-			n--
-			all[n] = *ra
-			sr.rra[i][k] = &all[n]
+			sr.rra = append(sr.rra, *ra)
 		}
 	}
 	return sr, nil

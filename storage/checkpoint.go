@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/saguaro-monitoring/saguaro/pkg/metric"
@@ -18,12 +19,16 @@ import (
 // checkpointFile is the snapshot of every series' state. Replay starts at
 // journal segment Seg.
 type checkpointFile struct {
-	Format  int
-	Seg     uint64
-	Step    int64
-	Tiers   []Tier
-	LastPDP int64
-	Series  []checkpointSeries
+	Format int
+	Seg    uint64
+	Step   int64
+	Tiers  []Tier
+	// StoredCFs are the consolidation functions each tier kept a
+	// consolidator for, in checkpointSeries.RRA order. Checkpoints written
+	// before tiers had CFs lack it (see legacyCFs).
+	StoredCFs [][]metric.CF
+	LastPDP   int64
+	Series    []checkpointSeries
 }
 
 type checkpointSeries struct {
@@ -73,15 +78,18 @@ func (db *DB) snapshot(seg uint64) *checkpointFile {
 		Format: formatVersion, Seg: seg, Step: db.step, Tiers: db.opts.Tiers,
 		LastPDP: db.lastPDP.Load(), Series: make([]checkpointSeries, 0, db.nseries.Load()),
 	}
+	for _, t := range db.tiers {
+		ck.StoredCFs = append(ck.StoredCFs, t.cfs)
+	}
 	db.eachState(func(s *seriesState) {
 		cs := checkpointSeries{Labels: s.labels, DS: s.ds}
 		if sr := s.rrd; sr != nil {
 			cs.State, _ = sr.ds.MarshalBinary()
-			cs.RRA = make([][][]byte, len(sr.rra))
-			for i := range sr.rra {
-				cs.RRA[i] = make([][]byte, len(sr.rra[i]))
-				for k, ra := range sr.rra[i] {
-					cs.RRA[i][k], _ = ra.MarshalBinary()
+			cs.RRA = make([][][]byte, len(db.tiers))
+			for i, t := range db.tiers {
+				cs.RRA[i] = make([][]byte, len(t.cfs))
+				for k := range t.cfs {
+					cs.RRA[i][k], _ = sr.rra[t.slot0-1+k].MarshalBinary()
 				}
 			}
 			cs.Prev, cs.PrevOK, cs.PrevSec, cs.PrevUsec = sr.prev, sr.prevOK, sr.prevSec, sr.prevUsec
@@ -207,14 +215,26 @@ func (db *DB) loadCheckpoint(ck *checkpointFile) error {
 			return fmt.Errorf("read checkpoint: series %s: %w", s.labels, err)
 		}
 		sr.rra = fresh.rra
-		for i, t := range db.tiers {
+		for _, t := range db.tiers {
 			for k, ot := range ck.Tiers {
-				if ot.Step != t.Step || ot.XFF != t.XFF || k >= len(cs.RRA) || len(cs.RRA[k]) != len(t.cfs) {
+				if ot.Step != t.Step || ot.XFF != t.XFF || k >= len(cs.RRA) {
 					continue
 				}
-				for c := range t.cfs {
-					// Restore in place, into the series' block of consolidators.
-					if err := sr.rra[i][c].UnmarshalBinary(cs.RRA[k][c]); err != nil {
+				old := legacyCFs(ot, ck.Step)
+				if k < len(ck.StoredCFs) {
+					old = ck.StoredCFs[k]
+				}
+				if len(old) != len(cs.RRA[k]) {
+					continue
+				}
+				// A consolidation function the tier kept before carries
+				// on; one added since starts with the next PDP.
+				for c, cf := range t.cfs {
+					j := slices.Index(old, cf)
+					if j < 0 {
+						continue
+					}
+					if err := sr.rra[t.slot0-1+c].UnmarshalBinary(cs.RRA[k][j]); err != nil {
 						return fmt.Errorf("read checkpoint: series %s: %w", s.labels, err)
 					}
 				}
@@ -223,6 +243,15 @@ func (db *DB) loadCheckpoint(ck *checkpointFile) error {
 		s.rrd = sr
 	}
 	return nil
+}
+
+// legacyCFs are the consolidators a checkpoint written before tiers had
+// CFs kept for tier t: all four, or AVERAGE alone at one PDP per row.
+func legacyCFs(t Tier, step int64) []metric.CF {
+	if step > 0 && int64(t.Step/time.Second) == step {
+		return []metric.CF{metric.Average}
+	}
+	return []metric.CF{metric.Average, metric.Min, metric.Max, metric.Last}
 }
 
 // replaySegment runs every batch of a journal segment through the state

@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -53,6 +54,10 @@ type DB struct {
 	step  int64 // PDP step in seconds
 	raw   *tsdb.DB
 	tiers []*tier
+	slots []slot
+	// lsetCFs are the consolidation functions stored by some tier, in the
+	// order of seriesState.lsets[1:].
+	lsetCFs []metric.CF
 
 	// inflight is held shared by every Append for its whole duration and
 	// exclusively by a checkpoint, so that a checkpoint sees every batch
@@ -97,6 +102,14 @@ type shard struct {
 	mu      sync.Mutex
 	series  map[uint64]*seriesState // by label hash; collisions chained
 	scratch []out                   // values produced by apply, taken by ingest
+
+	// The RRD state machines report PDPs and rows through callbacks. One
+	// pair per shard (not per series) saves memory: apply runs under the
+	// shard's lock and says which series and consolidator it is feeding.
+	cur     *seriesState
+	curSlot int
+	emitPDP func(end time.Time, v float64)
+	emitRow func(end time.Time, v float64)
 }
 
 // shardIndex picks a series' shard by its device (by its name when it has
@@ -126,10 +139,36 @@ type tier struct {
 	stepS  int64 // seconds
 	pdpCnt int64
 	cfs    []metric.CF // stored consolidation functions
+	slot0  int         // slot of cfs[0] (see slot)
 	db     *tsdb.DB
 }
 
+// has says whether the tier can answer for cf: it stores it, or it has
+// one PDP per row, where every function gives the PDP.
+func (t *tier) has(cf metric.CF) bool {
+	return t.pdpCnt == 1 || slices.Contains(t.cfs, cf)
+}
+
+// stored is the consolidation function under which the tier keeps the
+// rows cf asks for.
+func (t *tier) stored(cf metric.CF) metric.CF {
+	if t.pdpCnt == 1 {
+		return t.cfs[0]
+	}
+	return cf
+}
+
+// slot is one stored (archive, consolidation function) of every series:
+// slot 0 is the raw archive, then each tier's CFs in order. A series keeps
+// its tsdb references and consolidators in slot order.
+type slot struct {
+	archive int // 0 raw, i+1 tier i
+	lset    int // index into seriesState.lsets
+}
+
 // seriesState is everything storage keeps in memory about one series.
+// Per series it allocates this struct, its label sets, its references and
+// its RRD state; nothing per archive.
 type seriesState struct {
 	sh     *shard
 	hash   uint64
@@ -143,20 +182,11 @@ type seriesState struct {
 	jseg    uint64 // journal segment that holds its definition; 0 none
 	pending int64  // time (ns) of its last sample in the batch being checked
 
-	raw   *tsdbSeries
-	tiers [][]*tsdbSeries // [tier][cf]
-
-	// Callbacks for the RRD state machines, made once per series so that
-	// an update allocates nothing.
-	emitPDP func(end time.Time, v float64)
-	emitRow [][]func(end time.Time, v float64)
-}
-
-// tsdbSeries is a series' identity in one TSDB, with the reference that
-// speeds up appends.
-type tsdbSeries struct {
-	lbls labels.Labels
-	ref  atomic.Uint64
+	// lsets are the series' label sets in the TSDBs: [0] the raw one, then
+	// one per stored consolidation function (DB.lsetCFs), shared by every
+	// tier that stores it. refs speed up appends, one per slot.
+	lsets []labels.Labels
+	refs  []atomic.Uint64
 }
 
 // Open opens or creates the store in o.Dir, replaying the state journal
@@ -181,7 +211,21 @@ func Open(o Options) (*DB, error) {
 		ckptc: make(chan struct{}, 1),
 	}
 	for i := range db.shards {
-		db.shards[i] = &shard{series: map[uint64]*seriesState{}}
+		sh := &shard{series: map[uint64]*seriesState{}}
+		sh.emitRow = func(end time.Time, v float64) {
+			if !isNaN(v) {
+				sh.scratch = append(sh.scratch, out{s: sh.cur, slot: int32(sh.curSlot), t: end.Unix() * 1000, v: v})
+			}
+		}
+		sh.emitPDP = func(end time.Time, v float64) {
+			storeMax(&db.lastPDP, end.Unix())
+			ras := sh.cur.rrd.rra
+			for k := range ras {
+				sh.curSlot = k + 1
+				_ = ras[k].Add(end, v, sh.emitRow)
+			}
+		}
+		db.shards[i] = sh
 	}
 	db.createMu = make([]sync.Mutex, len(o.Tiers)+1)
 	db.m = newDBMetrics(db, o.Registerer)
@@ -201,11 +245,24 @@ func Open(o Options) (*DB, error) {
 			name:   tierName(t.Step),
 			stepS:  int64(t.Step / time.Second),
 			pdpCnt: int64(t.Step / o.Step),
-			cfs:    []metric.CF{metric.Average, metric.Min, metric.Max, metric.Last},
+			cfs:    slices.Clone(t.CFs),
 		}
 		if tr.pdpCnt == 1 {
-			// One PDP per row: every consolidation function gives the PDP.
+			// One PDP per row: every consolidation function gives the PDP,
+			// stored once, as AVERAGE.
 			tr.cfs = []metric.CF{metric.Average}
+		}
+		if len(db.slots) == 0 {
+			db.slots = append(db.slots, slot{archive: 0, lset: 0})
+		}
+		tr.slot0 = len(db.slots)
+		for _, cf := range tr.cfs {
+			k := slices.Index(db.lsetCFs, cf)
+			if k < 0 {
+				k = len(db.lsetCFs)
+				db.lsetCFs = append(db.lsetCFs, cf)
+			}
+			db.slots = append(db.slots, slot{archive: len(db.tiers) + 1, lset: k + 1})
 		}
 		tr.db, err = openTSDB(filepath.Join(o.Dir, tr.name), tr.name, t.Retention, t.Step, o)
 		if err != nil {
@@ -473,32 +530,15 @@ func (db *DB) eachState(fn func(*seriesState)) {
 func (db *DB) newSeries(ls metric.Labels, ds metric.DS) *seriesState {
 	sh := db.shards[shardIndex(ls)]
 	h := labelsHash(ls)
-	s := &seriesState{sh: sh, hash: h, labels: ls.Copy(), ds: ds, jid: db.nextID.Add(1)}
-	s.raw = &tsdbSeries{lbls: toPromLabels(s.labels, "")}
-	s.tiers = make([][]*tsdbSeries, len(db.tiers))
-	s.emitRow = make([][]func(time.Time, float64), len(db.tiers))
-	for i, t := range db.tiers {
-		s.tiers[i] = make([]*tsdbSeries, len(t.cfs))
-		s.emitRow[i] = make([]func(time.Time, float64), len(t.cfs))
-		for k, cf := range t.cfs {
-			ts := &tsdbSeries{lbls: toPromLabels(s.labels, cf.String())}
-			s.tiers[i][k] = ts
-			archive := i + 1
-			s.emitRow[i][k] = func(end time.Time, v float64) {
-				if !isNaN(v) {
-					sh.scratch = append(sh.scratch, out{archive: archive, s: ts, t: end.Unix() * 1000, v: v})
-				}
-			}
-		}
+	s := &seriesState{sh: sh, hash: h, ds: ds, jid: db.nextID.Add(1)}
+	s.lsets = make([]labels.Labels, 1+len(db.lsetCFs))
+	s.lsets[0] = toPromLabels(ls, "")
+	// The catalogue's labels point into the raw label set's bytes.
+	s.labels = fromPromLabels(s.lsets[0])
+	for k, cf := range db.lsetCFs {
+		s.lsets[k+1] = toPromLabels(ls, cf.String())
 	}
-	s.emitPDP = func(end time.Time, v float64) {
-		storeMax(&db.lastPDP, end.Unix())
-		for i, ras := range s.rrd.rra {
-			for k, ra := range ras {
-				_ = ra.Add(end, v, s.emitRow[i][k])
-			}
-		}
-	}
+	s.refs = make([]atomic.Uint64, len(db.slots))
 	s.next = sh.series[h]
 	sh.series[h] = s
 	db.m.series.Set(float64(db.nseries.Add(1)))
@@ -520,9 +560,10 @@ func (db *DB) takeScratch(mask uint32, outs []out) []out {
 // toPromLabels copies labels for the TSDB, adding the cf label when cf is
 // not empty.
 func toPromLabels(ls metric.Labels, cf string) labels.Labels {
+	// The builder copies the strings into the label set's own bytes.
 	b := labels.NewScratchBuilder(len(ls) + 1)
 	for _, l := range ls {
-		b.Add(strings.Clone(l.Name), strings.Clone(l.Value))
+		b.Add(l.Name, l.Value)
 	}
 	if cf != "" {
 		b.Add(cfLabel, cf)

@@ -4,19 +4,32 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/saguaro-monitoring/saguaro/pkg/metric"
 )
 
 // Tier is one consolidation archive: rows of Step (a multiple of the PDP
 // step) kept for Retention. XFF is the fraction of a row's PDPs that may be
-// unknown while the row is still known (rrdtool's xff).
+// unknown while the row is still known (rrdtool's xff). CFs are the
+// consolidation functions the tier stores; nil means DefaultCFs. A tier
+// of one PDP per row stores one value whatever CFs says: every function
+// gives the PDP there.
 type Tier struct {
 	Step      time.Duration
 	Retention time.Duration
 	XFF       float64
+	CFs       []metric.CF
 }
+
+// DefaultCFs are the consolidation functions a tier stores unless told
+// otherwise: what Cacti's profiles keep. Each stored function costs a
+// series and a row per step; a query for another one is answered from the
+// finest archive that has it (see DB.Select).
+var DefaultCFs = []metric.CF{metric.Average, metric.Max}
 
 // Options configure a DB.
 type Options struct {
@@ -24,7 +37,8 @@ type Options struct {
 	RawRetention time.Duration // how long every polled value is kept; default 35 days
 	Step         time.Duration // finest PDP step, whole seconds; default 60s
 	// Tiers are the consolidation archives, finest first. Default: 60s kept
-	// 14d, 5m kept 90d, 1h kept 2y, 1d kept 10y, each with xff 0.5.
+	// 14d, 5m kept 90d, 1h kept 2y, 1d kept 10y, each with xff 0.5 and
+	// AVERAGE and MAX.
 	Tiers      []Tier
 	Registerer prometheus.Registerer // optional, for self-metrics
 	Logger     *slog.Logger          // optional
@@ -43,10 +57,10 @@ func DefaultOptions(dir string) Options {
 		RawRetention: 35 * day,
 		Step:         time.Minute,
 		Tiers: []Tier{
-			{Step: time.Minute, Retention: 14 * day, XFF: 0.5},
-			{Step: 5 * time.Minute, Retention: 90 * day, XFF: 0.5},
-			{Step: time.Hour, Retention: 2 * 365 * day, XFF: 0.5},
-			{Step: day, Retention: 10 * 365 * day, XFF: 0.5},
+			{Step: time.Minute, Retention: 14 * day, XFF: 0.5, CFs: DefaultCFs},
+			{Step: 5 * time.Minute, Retention: 90 * day, XFF: 0.5, CFs: DefaultCFs},
+			{Step: time.Hour, Retention: 2 * 365 * day, XFF: 0.5, CFs: DefaultCFs},
+			{Step: day, Retention: 10 * 365 * day, XFF: 0.5, CFs: DefaultCFs},
 		},
 		CheckpointInterval: 5 * time.Minute,
 	}
@@ -63,6 +77,13 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Tiers == nil {
 		o.Tiers = d.Tiers
+	}
+	// Copy, so that filling in CFs does not write into the caller's slice.
+	o.Tiers = slices.Clone(o.Tiers)
+	for i := range o.Tiers {
+		if o.Tiers[i].CFs == nil {
+			o.Tiers[i].CFs = DefaultCFs
+		}
 	}
 	if o.CheckpointInterval == 0 {
 		o.CheckpointInterval = d.CheckpointInterval
@@ -99,6 +120,17 @@ func (o Options) withDefaults() (Options, error) {
 		}
 		if !(t.XFF >= 0 && t.XFF < 1) {
 			errs = append(errs, fmt.Errorf("tiers[%d].xff: %v is not in [0, 1)", i, t.XFF))
+		}
+		if len(t.CFs) == 0 {
+			errs = append(errs, fmt.Errorf("tiers[%d].cfs: empty; list at least one of AVERAGE, MIN, MAX, LAST", i))
+		}
+		for k, cf := range t.CFs {
+			switch {
+			case cf > metric.Last:
+				errs = append(errs, fmt.Errorf("tiers[%d].cfs[%d]: unknown consolidation function %v", i, k, cf))
+			case slices.Contains(t.CFs[:k], cf):
+				errs = append(errs, fmt.Errorf("tiers[%d].cfs[%d]: %v appears twice", i, k, cf))
+			}
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

@@ -25,12 +25,19 @@ type RawSeries struct {
 }
 
 // Select returns the series matching q.Match over [q.From, q.To) on a
-// regular grid. It reads the finest tier that still covers q.From whose
-// step is at least q.Step, and consolidates further with q.CF when no tier
-// is coarse enough. Series.Step is the step really used; rows are stamped
-// with the end of their interval and are NaN where unknown; the last row is
-// the last completed one. Series without any value in the range are left
-// out; an empty result is not an error.
+// regular grid, consolidated with q.CF.
+//
+// It reads the finest archive that still covers q.From, can give q.CF and
+// whose step is at least q.Step: a tier that stores q.CF (or has one PDP
+// per row, where every function gives the PDP), or, for MIN, MAX and LAST,
+// the raw archive. When none is coarse enough, the coarsest of them is read
+// and consolidated further with q.CF. When none covers q.From, the one
+// reaching back furthest is read, and rows before its history are unknown.
+//
+// Series.Step is the step really used; rows are stamped with the end of
+// their interval and are NaN where unknown; the last row is the last
+// completed one. Series without any value in the range are left out; an
+// empty result is not an error.
 func (db *DB) Select(ctx context.Context, q metric.Query) ([]metric.Series, error) {
 	if !q.To.After(q.From) {
 		return nil, fmt.Errorf("storage select: empty time range [%s, %s)", q.From.UTC().Format(time.RFC3339), q.To.UTC().Format(time.RFC3339))
@@ -47,8 +54,11 @@ func (db *DB) Select(ctx context.Context, q metric.Query) ([]metric.Series, erro
 	if db.isClosed() {
 		return nil, ErrClosed
 	}
-	tr, factor := db.pickTier(q)
-	outStep := tr.stepS * factor
+	src, ok := db.pickSource(q)
+	if !ok {
+		return nil, fmt.Errorf("storage select: no archive keeps %v", q.CF)
+	}
+	outStep := src.step * src.factor
 	first := floorDiv(q.From.Unix(), outStep)*outStep + outStep
 	toSec := q.To.Unix()
 	if q.To.Nanosecond() > 0 {
@@ -60,27 +70,28 @@ func (db *DB) Select(ctx context.Context, q metric.Query) ([]metric.Series, erro
 		return nil, nil
 	}
 	n := int((last-first)/outStep) + 1
-	cf := q.CF
-	if len(tr.cfs) == 1 {
-		cf = tr.cfs[0]
+	if src.tier != nil {
+		ms = append(ms, labels.MustNewMatcher(labels.MatchEqual, cfLabel, src.tier.stored(q.CF).String()))
 	}
-	ms = append(ms, labels.MustNewMatcher(labels.MatchEqual, cfLabel, cf.String()))
-	qr, err := tr.db.Querier((first-outStep)*1000+1, last*1000)
+	// Rows (and raw values) stamped in (first-outStep, last].
+	qr, err := src.db.Querier((first-outStep)*1000+1, last*1000)
 	if err != nil {
-		return nil, fmt.Errorf("storage select from %s archive: %w", tr.name, err)
+		return nil, fmt.Errorf("storage select from %s archive: %w", src.name, err)
 	}
 	defer qr.Close()
 	ss := qr.Select(ctx, false, nil, ms...)
 	var res []metric.Series
 	var it chunkenc.Iterator
 	var cnt []int
+	avg := src.factor > 1 && q.CF == metric.Average
+	stepMs, firstMs := outStep*1000, first*1000
 	for ss.Next() {
 		ser := ss.At()
 		vals := make([]float64, n)
 		for i := range vals {
 			vals[i] = math.NaN()
 		}
-		if factor > 1 && q.CF == metric.Average {
+		if avg {
 			cnt = slices.Grow(cnt[:0], n)[:n]
 			clear(cnt)
 		}
@@ -91,12 +102,14 @@ func (db *DB) Select(ctx context.Context, q metric.Query) ([]metric.Series, erro
 			if math.IsNaN(v) {
 				continue
 			}
-			i := int(ceilDiv(t/1000-first, outStep))
+			// A value at t belongs to the row whose interval (end-step,
+			// end] holds it; raw values fall anywhere in it.
+			i := int(ceilDiv(t-firstMs, stepMs))
 			if i < 0 || i >= n {
 				continue
 			}
 			any = true
-			if factor == 1 {
+			if src.factor == 1 && src.tier != nil {
 				vals[i] = v
 				continue
 			}
@@ -112,17 +125,17 @@ func (db *DB) Select(ctx context.Context, q metric.Query) ([]metric.Series, erro
 			default:
 				vals[i] = v
 			}
-			if q.CF == metric.Average {
+			if avg {
 				cnt[i]++
 			}
 		}
 		if err := it.Err(); err != nil {
-			return nil, fmt.Errorf("storage select from %s archive: %w", tr.name, err)
+			return nil, fmt.Errorf("storage select from %s archive: %w", src.name, err)
 		}
 		if !any {
 			continue
 		}
-		if factor > 1 && q.CF == metric.Average {
+		if avg {
 			for i, c := range cnt {
 				if c > 0 {
 					vals[i] /= float64(c)
@@ -137,38 +150,115 @@ func (db *DB) Select(ctx context.Context, q metric.Query) ([]metric.Series, erro
 		})
 	}
 	if err := ss.Err(); err != nil {
-		return nil, fmt.Errorf("storage select from %s archive: %w", tr.name, err)
+		return nil, fmt.Errorf("storage select from %s archive: %w", src.name, err)
 	}
 	slices.SortFunc(res, func(a, b metric.Series) int { return strings.Compare(seriesKey(a.Labels), seriesKey(b.Labels)) })
 	return res, nil
 }
 
-// pickTier chooses the archive for a query and the factor by which its
-// rows must still be consolidated.
-func (db *DB) pickTier(q metric.Query) (*tier, int64) {
+// source is the archive a query reads: a tier, or the raw archive (tier
+// nil), with its step in seconds and the factor by which its rows must
+// still be consolidated.
+type source struct {
+	tier      *tier
+	db        *tsdb.DB
+	name      string
+	step      int64
+	retention time.Duration
+	factor    int64
+}
+
+// pickSource chooses the archive for a query; false when no archive can
+// give q.CF.
+//
+// The step comes first: it is the one the query would get if every tier
+// kept every consolidation function (the finest covering tier's step that
+// is at least q.Step). Then the coarsest archive that has q.CF, covers
+// q.From and is not coarser than that step is read, consolidated on read
+// up to it; if only coarser ones have q.CF, the finest of those.
+func (db *DB) pickSource(q metric.Query) (source, bool) {
 	req := q.Step
 	if req <= 0 {
 		req = db.opts.Step
 	}
 	wm := db.lastPDP.Load()
 	from := q.From.Unix()
-	var covering []*tier
+	covers := func(ret time.Duration) bool { return wm == 0 || from >= wm-int64(ret/time.Second) }
+
+	var all, cands []source
 	for _, t := range db.tiers {
-		if wm == 0 || from >= wm-int64(t.Retention/time.Second) {
-			covering = append(covering, t)
+		src := source{tier: t, db: t.db, name: t.name, step: t.stepS, retention: t.Retention}
+		all = append(all, src)
+		if t.has(q.CF) {
+			cands = append(cands, src)
 		}
 	}
-	if len(covering) == 0 {
-		// Nothing reaches back that far: the longest history is the best.
-		covering = db.tiers[len(db.tiers)-1:]
+	// The raw archive consolidated on read gives MIN, MAX and LAST of the
+	// polled values; an average of them would not be time-weighted, so
+	// AVERAGE comes from tiers only. Among equal steps a tier is preferred
+	// (it comes later): its rows are exact PDPs.
+	if q.CF != metric.Average {
+		raw := source{db: db.raw, name: "raw", step: db.step, retention: db.opts.RawRetention}
+		k := 0
+		for k < len(cands) && cands[k].step < raw.step {
+			k++
+		}
+		cands = slices.Insert(cands, k, raw)
 	}
-	for _, t := range covering {
-		if t.Step >= req {
-			return t, 1
+	if len(cands) == 0 {
+		return source{}, false
+	}
+	target := wantStep(all, covers, req)
+	var pick *source
+	cov := coveringOrLongest(cands, covers)
+	for i := range cov {
+		if cov[i].step <= target {
+			pick = &cov[i]
 		}
 	}
-	t := covering[len(covering)-1]
-	return t, int64((req + t.Step - 1) / t.Step)
+	if pick == nil {
+		pick = &cov[0]
+		pick.factor = 1
+		return *pick, true
+	}
+	pick.factor = (target + pick.step - 1) / pick.step
+	return *pick, true
+}
+
+// coveringOrLongest keeps the sources that reach back far enough; if none
+// does, the one reaching back furthest.
+func coveringOrLongest(srcs []source, covers func(time.Duration) bool) []source {
+	var out []source
+	for _, s := range srcs {
+		if covers(s.retention) {
+			out = append(out, s)
+		}
+	}
+	if len(out) > 0 {
+		return out
+	}
+	best := srcs[0]
+	for _, s := range srcs[1:] {
+		if s.retention > best.retention {
+			best = s
+		}
+	}
+	return []source{best}
+}
+
+// wantStep is the step (seconds) of a query for steps of at least req:
+// the finest covering tier's that is at least req, or else the coarsest
+// covering tier's multiplied up to req.
+func wantStep(tiers []source, covers func(time.Duration) bool, req time.Duration) int64 {
+	cov := coveringOrLongest(tiers, covers)
+	r := int64((req + time.Second - 1) / time.Second)
+	for _, t := range cov {
+		if t.step >= r {
+			return t.step
+		}
+	}
+	t := cov[len(cov)-1]
+	return (r + t.step - 1) / t.step * t.step
 }
 
 // Raw returns the raw archive of the matching series over [from, to).
