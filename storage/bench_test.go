@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -112,6 +113,33 @@ func BenchmarkIngest(b *testing.B) {
 	// The machine is shared: samples per CPU-second is the steadier figure.
 	b.ReportMetric(n/cpu, "samples/cpu-s")
 	b.ReportMetric(peakRSSMiB(), "peak-RSS-MiB")
+}
+
+// BenchmarkSeriesMemory reports the live heap per data source after two
+// polls of 10,000 of them: storage's series state plus the TSDB heads'
+// series (their chunks hold two samples each, so this is the fixed cost).
+func BenchmarkSeriesMemory(b *testing.B) {
+	for b.Loop() {
+		before := liveHeap()
+		db, err := Open(DefaultOptions(b.TempDir()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		f := newBenchFleet(benchDevices, benchPerDevice)
+		f.ingest(b, db, 0, 2, 2)
+		after := liveHeap()
+		b.ReportMetric(float64(after-before)/float64(benchDevices*benchPerDevice), "heap-bytes/series")
+		runtime.KeepAlive(f)
+		db.Close()
+	}
+}
+
+func liveHeap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
 }
 
 // BenchmarkSelect reads one data source over a day and over a year at
