@@ -76,6 +76,7 @@ type accepted struct {
 type batchBuf struct {
 	acc  []accepted
 	outs []out
+	idx  []uint8 // shard of each sample
 }
 
 var batchBufs = sync.Pool{New: func() any { return new(batchBuf) }}
@@ -91,9 +92,13 @@ func (db *DB) ingest(batch []metric.Sample, bufs *batchBuf) ([]out, []error, err
 	// the check to the state update keeps each series' readings in the
 	// journal in the order they were applied.
 	var mask uint32
+	idx := bufs.idx[:0]
 	for i := range batch {
-		mask |= 1 << shardIndex(batch[i].Labels)
+		k := shardIndex(batch[i].Labels)
+		idx = append(idx, uint8(k))
+		mask |= 1 << k
 	}
+	bufs.idx = idx
 	for i, sh := range db.shards {
 		if mask&(1<<i) != 0 {
 			sh.mu.Lock()
@@ -116,7 +121,7 @@ func (db *DB) ingest(batch []metric.Sample, bufs *batchBuf) ([]out, []error, err
 	now := time.Now()
 	for i := range batch {
 		smp := &batch[i]
-		s, err := db.check(smp, now)
+		s, err := db.check(smp, db.shards[idx[i]], now)
 		if err != nil {
 			reject(fmt.Errorf("%w %d of %d: %w", ErrBadSample, i+1, len(batch), err))
 			continue
@@ -145,9 +150,9 @@ func (db *DB) ingest(batch []metric.Sample, bufs *batchBuf) ([]out, []error, err
 	return outs, bad, nil
 }
 
-// check validates one sample and finds or creates its series. The caller
-// holds the lock of the sample's shard.
-func (db *DB) check(smp *metric.Sample, now time.Time) (*seriesState, error) {
+// check validates one sample and finds or creates its series in sh, the
+// shard of its device. The caller holds sh's lock.
+func (db *DB) check(smp *metric.Sample, sh *shard, now time.Time) (*seriesState, error) {
 	ls := smp.Labels
 	if len(ls) == 0 {
 		return nil, errors.New("series has no labels")
@@ -187,7 +192,7 @@ func (db *DB) check(smp *metric.Sample, now time.Time) (*seriesState, error) {
 	}
 	ds := effectiveDS(smp.DS, db.opts.Step)
 	h := labelsHash(ls)
-	s := db.shards[shardIndex(ls)].lookup(h, ls)
+	s := sh.lookup(h, ls)
 	if s == nil || !sameDS(s.ds, ds) {
 		// Let the RRD arithmetic judge a new or changed data source.
 		if _, err := rrd.NewDS(ds, db.opts.Step, smp.Time); err != nil {
@@ -272,13 +277,11 @@ func (db *DB) journalBatch(acc []accepted) error {
 // the values to store go to its shard's scratch. The caller holds the
 // shard's lock.
 func (db *DB) apply(s *seriesState, t time.Time, r rrd.Reading) {
-	sec, usec := t.Unix(), int64(t.Nanosecond()/1000)
 	if s.rrd != nil && !sameDS(s.rrd.ds.Spec(), s.ds) {
 		// The data source was changed: carry on from the last update with
 		// the new definition; the open slot is lost, as with a new file.
 		if d, err := rrd.NewDS(s.ds, db.opts.Step, s.rrd.ds.LastUpdate()); err == nil {
 			s.rrd.ds = d
-			s.rrd.prevOK = false
 		}
 	}
 	first := s.rrd == nil
@@ -299,10 +302,9 @@ func (db *DB) apply(s *seriesState, t time.Time, r rrd.Reading) {
 	ms := t.UnixMilli()
 	storeMax(&db.maxMs, ms)
 	sh := s.sh
-	if rate := s.rrd.rawRate(s.ds, sec, usec, r); !isNaN(rate) {
-		sh.scratch = append(sh.scratch, out{s: s, slot: 0, t: ms, v: rate})
-	}
 	if first && s.ds.Type == metric.Absolute {
+		// Events since an unknown moment: no rate, and nothing for the
+		// DS, which starts here.
 		return
 	}
 	sh.cur = s
@@ -310,6 +312,10 @@ func (db *DB) apply(s *seriesState, t time.Time, r rrd.Reading) {
 	sh.cur = nil
 	if err != nil {
 		db.log.Error("storage_update_failed", "series", s.labels.String(), "err", err)
+		return
+	}
+	if v := rawValue(s.rrd.ds, s.ds, r); !isNaN(v) {
+		sh.scratch = append(sh.scratch, out{s: s, slot: 0, t: ms, v: v})
 	}
 }
 

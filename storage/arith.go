@@ -22,13 +22,6 @@ type seriesRRD struct {
 	// slot k+1), in one allocation: every PDP visits them all, and
 	// together they stay in few cache lines.
 	rra []rrd.RRA
-
-	// The previous reading, for the rate of each polled interval that the
-	// raw archive keeps (rrd.DS does not expose it).
-	prev     rrd.Reading
-	prevOK   bool
-	prevSec  int64
-	prevUsec int64
 }
 
 // firstStart is when a series' DS starts, given its first reading at t:
@@ -72,89 +65,21 @@ func effectiveDS(ds metric.DS, step time.Duration) metric.DS {
 	return ds
 }
 
-// rawRate is the rate of the interval that ends with reading r at (sec,
-// usec): what one poll says, before any time-weighting into PDPs. For a
-// gauge it is the reading itself. It follows rrd.DS's rules for wraps,
-// heartbeat and limits. It must be called before the DS sees r.
-func (sr *seriesRRD) rawRate(ds metric.DS, sec, usec int64, r rrd.Reading) float64 {
-	known := r.Exact || !math.IsNaN(r.Value)
-	interval := float64(sec-sr.prevSec) + float64(usec-sr.prevUsec)/1e6
-	prev, prevOK := sr.prev, sr.prevOK && !(ds.Heartbeat.Seconds() < interval)
-	sr.prev, sr.prevOK, sr.prevSec, sr.prevUsec = r, known, sec, usec
-	if !known {
+// rawValue is what the raw archive keeps for reading r, given the DS's
+// state right after it: the rate of the interval it ends (rrd.DS.Rate:
+// wraps, heartbeat and limits as rrdtool), and for a gauge the reading
+// itself even after a gap beyond the heartbeat (a gauge needs no previous
+// reading, and a slow poll is still a measurement). NaN: nothing to keep.
+func rawValue(d *rrd.DS, ds metric.DS, r rrd.Reading) float64 {
+	if ds.Type == metric.Gauge && (r.Exact || !math.IsNaN(r.Value)) {
+		v := r.Value
+		if r.Exact {
+			v = float64(r.Count)
+		}
+		if ds.InRange(v) {
+			return v
+		}
 		return math.NaN()
 	}
-	rate := math.NaN()
-	switch ds.Type {
-	case metric.Gauge:
-		rate = r.Value
-	case metric.Absolute:
-		if !(ds.Heartbeat.Seconds() < interval) {
-			rate = readingFloat(r) / interval
-		}
-	case metric.Counter, metric.Derive:
-		if prevOK {
-			d := readingDiff(r, prev)
-			if ds.Type == metric.Counter {
-				if d < 0 {
-					d += 4294967295.0 // as rrd.DS (and rrdtool 1.7) do
-				}
-				if d < 0 {
-					d += 18446744069414584320.0
-				}
-			}
-			rate = d / interval
-		}
-	case metric.DCounter, metric.DDerive:
-		if prevOK {
-			nv, ov := readingFloat(r), readingFloat(prev)
-			// A DCOUNTER that went down (in magnitude, as rrd.DS judges
-			// it) has no rate.
-			if ds.Type == metric.DCounter && ((nv > 0 && ov > nv) || (nv < 0 && nv > ov)) {
-				return math.NaN()
-			}
-			rate = (nv - ov) / interval
-		}
-	}
-	if math.IsNaN(rate) || !ds.InRange(rate) {
-		return math.NaN()
-	}
-	return rate
-}
-
-func readingFloat(r rrd.Reading) float64 {
-	if r.Exact {
-		return float64(r.Count)
-	}
-	return r.Value
-}
-
-func readingDiff(a, b rrd.Reading) float64 {
-	if a.Exact && b.Exact {
-		if a.Count >= b.Count {
-			return decimalFloat(a.Count - b.Count)
-		}
-		return -decimalFloat(b.Count - a.Count)
-	}
-	return readingFloat(a) - readingFloat(b)
-}
-
-// decimalFloat converts like rrdtool's rrd_diff, which forms the
-// difference of two decimal strings and accumulates its digits in a double:
-// above 2^53 that rounds differently from a direct conversion.
-func decimalFloat(n uint64) float64 {
-	if n < 1<<53 {
-		return float64(n)
-	}
-	var digits [20]byte
-	i := len(digits)
-	for ; n > 0; n /= 10 {
-		i--
-		digits[i] = byte(n % 10)
-	}
-	f := 0.0
-	for _, d := range digits[i:] {
-		f = f*10 + float64(d)
-	}
-	return f
+	return d.Rate()
 }

@@ -36,12 +36,8 @@ type checkpointSeries struct {
 	DS     metric.DS
 	// RRD state, empty before the first reading: the DS and one
 	// consolidator per tier (in Tiers order) and CF, as rrd marshals them.
-	State    []byte
-	RRA      [][][]byte
-	Prev     rrd.Reading
-	PrevOK   bool
-	PrevSec  int64
-	PrevUsec int64
+	State []byte
+	RRA   [][][]byte
 }
 
 func (db *DB) stateDir() string   { return filepath.Join(db.opts.Dir, "state") }
@@ -92,7 +88,6 @@ func (db *DB) snapshot(seg uint64) *checkpointFile {
 					cs.RRA[i][k], _ = sr.rra[t.slot0-1+k].MarshalBinary()
 				}
 			}
-			cs.Prev, cs.PrevOK, cs.PrevSec, cs.PrevUsec = sr.prev, sr.prevOK, sr.prevSec, sr.prevUsec
 		}
 		ck.Series = append(ck.Series, cs)
 	})
@@ -206,7 +201,7 @@ func (db *DB) loadCheckpoint(ck *checkpointFile) error {
 		if len(cs.State) == 0 || !sameStep {
 			continue
 		}
-		sr := &seriesRRD{ds: new(rrd.DS), prev: cs.Prev, prevOK: cs.PrevOK, prevSec: cs.PrevSec, prevUsec: cs.PrevUsec}
+		sr := &seriesRRD{ds: new(rrd.DS)}
 		if err := sr.ds.UnmarshalBinary(cs.State); err != nil {
 			return fmt.Errorf("read checkpoint: series %s: %w", s.labels, err)
 		}
