@@ -180,26 +180,29 @@ for N in $SIZES; do
     (cd "$REPO/poller/snmp" && SCALE_DEVICES=$N SCALE_INTERVAL=$INTERVAL SCALE_CYCLES=$CYCLES SCALE_PER_PORT=$PER_PORT \
       SCALE_DEAD=$DEAD SCALE_TIMEOUT=$PTIMEOUT timeout $(( IVAL * (CYCLES + 1) + 240 )) "$SCALE_BIN" -test.run '^$' \
       -test.bench '^BenchmarkScale$' -test.benchtime 1x -test.v) > "$TMP/scale-$N.txt" 2>&1 || true
-    if ! grep -q '^BenchmarkScale' "$TMP/scale-$N.txt"; then
+    if ! grep -q '^BenchmarkScale.*ns/op' "$TMP/scale-$N.txt"; then
       echo "  failed:"; tail -5 "$TMP/scale-$N.txt" | sed 's/^/  /'
     else
       grep -E 'scale_bench_test.go' "$TMP/scale-$N.txt" | sed 's/^ *scale_bench_test.go:[0-9]*: /  /'
       python3 - "$TMP/scale-$N.txt" "$gross" "$net" <<'PY'
 import re, sys
-line = next(l for l in open(sys.argv[1]) if l.startswith("BenchmarkScale"))
+line = next(l for l in open(sys.argv[1]) if l.startswith("BenchmarkScale") and "ns/op" in l)
 m = {u: float(v) for v, u in re.findall(r'([0-9.e+-]+) ([a-zA-Z/-]+)', line)}
 gross, net = float(sys.argv[2]), sys.argv[3]
 print(f"  live devices polled in every cycle: {m['live-polled-share']*100:.1f} % (missed {m['live-missed']:.0f}); "
       f"failed polls of live devices {m['live-failures']:.0f}; skipped ticks {m['skipped']:.0f}")
-print(f"  {m['varbinds/cycle']:.0f} varbinds per cycle; CPU {m['cpu-s/cycle']:.2f} s per cycle, {m['cpu-ns/varbind']:.0f} ns per varbind; "
-      f"peak RSS {m['peak-rss-MB']:.0f} MB, peak heap in use {m['peak-heap-MB']:.0f} MB, max goroutines {m['goroutines']:.0f}")
-r = f"  ratio poller / net-snmp snmpbulkwalk CPU per varbind: {m['cpu-ns/varbind'] / gross:.2f} (gross)"
+last = m.get('last-cpu-ns/varbind', float('nan'))
+print(f"  {m['varbinds/cycle']:.0f} varbinds per cycle; CPU {m['cpu-s/cycle']:.2f} s per cycle, {m['cpu-ns/varbind']:.0f} ns per varbind "
+      f"over the run ({last:.0f} in the last cycle); "
+      f"peak RSS {m['peak-rss-MB']:.0f} MB ({m['peak-rss-scrape-MB']:.0f} MB after one /metrics scrape), "
+      f"peak heap in use {m['peak-heap-MB']:.0f} MB, max goroutines {m['goroutines']:.0f}")
+r = f"  ratio poller / net-snmp snmpbulkwalk CPU per varbind: {m['cpu-ns/varbind'] / gross:.2f} over the run, {last / gross:.2f} last cycle (net-snmp gross)"
 try:
-    r += f", {m['cpu-ns/varbind'] / float(net):.2f} (net of its process start-up)"
+    r += f"; {m['cpu-ns/varbind'] / float(net):.2f}, {last / float(net):.2f} (net-snmp net of its process start-up)"
 except ValueError:
     pass
 print(r)
-print(f"  ratio peak RSS / 500 MB: {m['peak-rss-MB'] / 500:.2f}")
+print(f"  ratio peak RSS / 500 MB: {m['peak-rss-MB'] / 500:.2f} polling, {m['peak-rss-scrape-MB'] / 500:.2f} with the scrape")
 PY
     fi
     start_sim "sim$N-b" --devices "$N" --per-port "$PER_PORT" --dead "$DEAD" --port-base "$PORT_BASE" \

@@ -1,5 +1,6 @@
-// Package poller runs Saguaro's polls: one goroutine per target, a stable
-// start offset per target, every poll under a timeout shorter than the
+// Package poller runs Saguaro's polls: a timer per target whose goroutine
+// runs the poll (no goroutine waits between polls), a stable start offset
+// per target, every poll under a timeout shorter than the
 // interval, overlapping ticks skipped and counted, dead targets backed off,
 // an optional bound on concurrent polls, and health samples
 // (saguaro_poll_success, _duration_seconds, _samples, _errors,

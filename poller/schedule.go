@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -485,15 +486,32 @@ func (l *loop) logFailure(t Target, err error) {
 }
 
 func healthSamples(t Target, at time.Time, errs int, dur time.Duration, n int, skipped uint64) []metric.Sample {
-	base := t.Labels.Copy()
-	base = base.Merge(metric.New(metric.DeviceLabel, t.Device, TargetLabel, t.Name))
+	// The target's labels with device and target set, sorted, then one
+	// copy per sample with the name put in its place: no maps, five
+	// allocations of labels per poll.
+	base := make(metric.Labels, 0, len(t.Labels)+3)
+	for _, l := range t.Labels {
+		if l.Name != metric.DeviceLabel && l.Name != TargetLabel && l.Name != metric.NameLabel && l.Value != "" {
+			base = append(base, l)
+		}
+	}
+	if t.Device != "" {
+		base = append(base, metric.Label{Name: metric.DeviceLabel, Value: t.Device})
+	}
+	if t.Name != "" {
+		base = append(base, metric.Label{Name: TargetLabel, Value: t.Name})
+	}
+	slices.SortFunc(base, func(a, b metric.Label) int { return strings.Compare(a.Name, b.Name) })
 	ds := metric.Gauges(2 * t.Interval)
 	succ := 0.0
 	if errs == 0 {
 		succ = 1
 	}
 	mk := func(name string, v float64) metric.Sample {
-		return metric.Sample{Labels: base.With(metric.NameLabel, name), DS: ds, Time: at, Value: v}
+		ls := make(metric.Labels, 0, len(base)+1)
+		i, _ := slices.BinarySearchFunc(base, metric.NameLabel, func(l metric.Label, n string) int { return strings.Compare(l.Name, n) })
+		ls = append(append(append(ls, base[:i]...), metric.Label{Name: metric.NameLabel, Value: name}), base[i:]...)
+		return metric.Sample{Labels: ls, DS: ds, Time: at, Value: v}
 	}
 	return []metric.Sample{
 		mk(SuccessMetric, succ),

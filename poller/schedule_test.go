@@ -622,3 +622,35 @@ func TestMetricsFollowTheTargets(t *testing.T) {
 		synctest.Wait()
 	})
 }
+
+// Health samples carry the target's labels with device and target set and
+// the metric name, exactly as metric.Labels' Merge and With put them.
+func TestHealthSampleLabels(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		t    Target
+	}{
+		{"plain", Target{Name: "r1/snmp", Device: "r1", Labels: metric.New(metric.DeviceLabel, "r1")}},
+		{"extra labels", Target{Name: "r1/snmp", Device: "r1", Labels: metric.New("site", "x", "a", "1", "zz", "9")}},
+		{"overridden", Target{Name: "t", Device: "d", Labels: metric.Labels{{Name: "target", Value: "old"}, {Name: "device", Value: "old"}, {Name: "__name__", Value: "no"}}}},
+		{"empty value", Target{Name: "t", Device: "d", Labels: metric.Labels{{Name: "b", Value: ""}, {Name: "a", Value: "1"}}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := healthSamples(tc.t, time.Unix(100, 0), 2, time.Second, 7, 3)
+			base := tc.t.Labels.Copy().Merge(metric.New(metric.DeviceLabel, tc.t.Device, TargetLabel, tc.t.Name))
+			want := map[string]float64{SuccessMetric: 0, DurationMetric: 1, SamplesMetric: 7, SkippedMetric: 3, ErrorsMetric: 2}
+			if len(s) != len(want) {
+				t.Fatalf("%d samples", len(s))
+			}
+			for _, x := range s {
+				name := x.Labels.Get(metric.NameLabel)
+				if !x.Labels.Equal(base.With(metric.NameLabel, name)) {
+					t.Errorf("labels %v, want %v", x.Labels, base.With(metric.NameLabel, name))
+				}
+				if v, ok := want[name]; !ok || v != x.Value {
+					t.Errorf("%s = %v, want %v", name, x.Value, v)
+				}
+			}
+		})
+	}
+}
