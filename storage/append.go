@@ -307,6 +307,7 @@ func (db *DB) apply(s *seriesState, t time.Time, r rrd.Reading) {
 		// DS, which starts here.
 		return
 	}
+	prev := s.rrd.ds.LastUpdate()
 	sh.cur = s
 	err := s.rrd.ds.Update(t, r, sh.emitPDP)
 	sh.cur = nil
@@ -314,7 +315,7 @@ func (db *DB) apply(s *seriesState, t time.Time, r rrd.Reading) {
 		db.log.Error("storage_update_failed", "series", s.labels.String(), "err", err)
 		return
 	}
-	if v := rawValue(s.rrd.ds, s.ds, r); !isNaN(v) {
+	if v := rawValue(s.rrd.ds, s.ds, r, t.Sub(prev)); !isNaN(v) {
 		sh.scratch = append(sh.scratch, out{s: s, slot: 0, t: ms, v: v})
 	}
 }
