@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -118,6 +119,8 @@ func BenchmarkIngest(b *testing.B) {
 // BenchmarkSeriesMemory reports the live heap per data source after two
 // polls of 10,000 of them: storage's series state plus the TSDB heads'
 // series (their chunks hold two samples each, so this is the fixed cost).
+// With STORAGE_HEAP_PROFILE=file it also writes a heap profile at that
+// moment (go tool pprof -sample_index=inuse_space).
 func BenchmarkSeriesMemory(b *testing.B) {
 	for b.Loop() {
 		before := liveHeap()
@@ -128,6 +131,19 @@ func BenchmarkSeriesMemory(b *testing.B) {
 		f := newBenchFleet(benchDevices, benchPerDevice)
 		f.ingest(b, db, 0, 2, 2)
 		after := liveHeap()
+		if p := os.Getenv("STORAGE_HEAP_PROFILE"); p != "" {
+			fh, err := os.Create(p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			err = pprof.WriteHeapProfile(fh)
+			if cerr := fh.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
 		b.ReportMetric(float64(after-before)/float64(benchDevices*benchPerDevice), "heap-bytes/series")
 		runtime.KeepAlive(f)
 		db.Close()
