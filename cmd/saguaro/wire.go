@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/saguaro-monitoring/saguaro/graphs"
+	"github.com/saguaro-monitoring/saguaro/pkg/auth"
 	"github.com/saguaro-monitoring/saguaro/pkg/config"
 	"github.com/saguaro-monitoring/saguaro/pkg/web"
 	"github.com/saguaro-monitoring/saguaro/poller"
@@ -112,13 +113,8 @@ func serve(ctx context.Context, o serveOptions) error {
 		return fmt.Errorf("open storage in %s: %w", cfg.DataDir, err)
 	}
 
-	sched := poller.New(db, reg, log)
-	svc := &service{file: o.ConfigFile, listen: cfg.Listen, dataDir: cfg.DataDir, db: db, sched: sched, log: log}
-	if err := svc.apply(cfg, set); err != nil {
-		ln.Close()
-		db.Close()
-		return err
-	}
+	// The state database comes first: it holds the devices added
+	// through the API, which are polled with the file's.
 	authn, users, err := openAuth(cfg.DataDir, cfg.Auth, o.Stderr, log)
 	if err != nil {
 		ln.Close()
@@ -126,8 +122,16 @@ func serve(ctx context.Context, o serveOptions) error {
 		return err
 	}
 	defer users.Close()
+	sched := poller.New(db, reg, log)
+	svc := &service{file: o.ConfigFile, listen: cfg.Listen, dataDir: cfg.DataDir, db: db, sched: sched, log: log, users: users}
+	if err := svc.apply(cfg, set); err != nil {
+		ln.Close()
+		db.Close()
+		return err
+	}
 	srv, err := web.New(web.Options{
 		Listen: cfg.Listen, Graphs: svc, Devices: svc, Templates: svc, Reload: svc.Reload,
+		DeviceEditor: svc, Series: db,
 		Gatherer: reg, Logger: log, Version: version, Auth: authn, Users: users,
 	})
 	if err != nil {
@@ -136,7 +140,7 @@ func serve(ctx context.Context, o serveOptions) error {
 		return err
 	}
 
-	log.Info("saguaro_started", "version", version, "web", "http://"+cfg.Listen+"/", "data_dir", cfg.DataDir, "devices", len(cfg.Devices))
+	log.Info("saguaro_started", "version", version, "web", "http://"+cfg.Listen+"/", "data_dir", cfg.DataDir, "devices", len(svc.state.Load().cfg.Devices))
 	if o.Ready != nil {
 		o.Ready(cfg.Listen)
 	}
@@ -207,19 +211,30 @@ type service struct {
 	db                    *storage.DB
 	sched                 *poller.Scheduler
 	log                   *slog.Logger
-	state                 atomic.Pointer[serviceState]
-	reloadMu              sync.Mutex
+	// users is the state database: besides users it keeps the devices
+	// added through the API (nil: none, as in tests of the file alone).
+	users    *auth.Store
+	state    atomic.Pointer[serviceState]
+	reloadMu sync.Mutex
 }
 
 type serviceState struct {
-	cfg     *config.Config
+	cfg     *config.Config // the file's devices and the stored ones
+	file    *config.Config // the configuration file as loaded
+	set     *templates.Set
+	stored  map[string]storedDevice
 	cat     *graphs.Catalog
 	devices []graphs.Device
 }
 
-// apply builds collectors and the catalogue for cfg and swaps them in.
-// Nothing changes when it fails.
-func (s *service) apply(cfg *config.Config, set *templates.Set) error {
+// apply merges the stored devices into the file's configuration, builds
+// collectors and the catalogue and swaps them in. Nothing changes when it
+// fails. The caller holds reloadMu (or is starting up).
+func (s *service) apply(file *config.Config, set *templates.Set) error {
+	cfg, stored, err := s.merge(file, set)
+	if err != nil {
+		return err
+	}
 	targets, err := buildTargets(cfg, set)
 	if err != nil {
 		return err
@@ -229,7 +244,7 @@ func (s *service) apply(cfg *config.Config, set *templates.Set) error {
 		return err
 	}
 	s.sched.Set(targets)
-	s.state.Store(&serviceState{cfg: cfg, cat: cat, devices: graphDevices(cfg, set)})
+	s.state.Store(&serviceState{cfg: cfg, file: file, set: set, stored: stored, cat: cat, devices: graphDevices(cfg, set)})
 	return nil
 }
 
@@ -251,7 +266,7 @@ func (s *service) Reload(ctx context.Context) error {
 	if err := s.apply(cfg, set); err != nil {
 		return fmt.Errorf("reload refused, running configuration kept: %w", err)
 	}
-	s.log.Info("config_reloaded", "devices", len(cfg.Devices))
+	s.log.Info("config_reloaded", "devices", len(s.state.Load().cfg.Devices))
 	return nil
 }
 
@@ -302,14 +317,18 @@ func (s *service) Plan(ctx context.Context, id string, o graphs.Options) (*graph
 
 // Devices joins the configuration with the poller's health.
 func (s *service) Devices() []web.DeviceStatus {
-	cfg := s.state.Load().cfg
+	state := s.state.Load()
+	cfg := state.cfg
 	health := map[string]poller.TargetHealth{}
 	for _, h := range s.sched.Health() {
 		health[h.Device] = h
 	}
 	var out []web.DeviceStatus
 	for _, dev := range cfg.Devices {
-		st := web.DeviceStatus{Name: dev.Name, Template: dev.Template}
+		st := web.DeviceStatus{Name: dev.Name, Template: dev.Template, Source: "config"}
+		if _, ok := state.stored[dev.Name]; ok {
+			st.Source = "api"
+		}
 		if dev.SNMP != nil {
 			st.Address = "snmp://" + dev.SNMP.Address
 		} else if dev.HTTP != nil {

@@ -57,6 +57,8 @@ type DiscoverRequest struct {
 	PrivProtocol  string   `json:"priv_protocol"`
 	PrivPassword  string   `json:"priv_password"`
 	Apply         bool     `json:"apply"`
+	// By is the user asking (for the stored devices' updated_by).
+	By string `json:"-"`
 }
 
 // Discovered is what one address answered and the device proposed for it.
@@ -217,6 +219,7 @@ func (s *Server) apiDiscover(c echo.Context) error {
 	default:
 		return badParam("version", "%q: want 1, 2c or 3", req.Version)
 	}
+	req.By = userName(c)
 	found, err := ed.Discover(c.Request().Context(), req)
 	if err != nil {
 		return err
