@@ -278,3 +278,40 @@ devices:
 		t.Errorf("the community is in the log")
 	}
 }
+
+// TestCheckDevice: one device is refused for what the file would be
+// refused for, with paths relative to the device.
+func TestCheckDevice(t *testing.T) {
+	cfg, set, err := loadAll("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, json, path string
+	}{
+		{"good snmp", `{"name":"a","template":"net-snmp-host","snmp":{"address":"127.0.0.1","community":"c"}}`, ""},
+		{"good probe", `{"name":"a","template":"latency-probe","probe":{"kind":"tcp","target":"127.0.0.1:22"}}`, ""},
+		{"no template", `{"name":"a","template":"nope","snmp":{"address":"127.0.0.1","community":"c"}}`, "template"},
+		{"wrong protocol", `{"name":"a","template":"latency-probe","snmp":{"address":"127.0.0.1","community":"c"}}`, "template"},
+		// Only building the collector finds this: neither the device nor
+		// the template names a probe kind.
+		{"probe without kind", `{"name":"a","template":"latency-probe","probe":{"target":"127.0.0.1:22"}}`, "probe"},
+		{"bad v3", `{"name":"a","template":"net-snmp-host","snmp":{"address":"h","version":"3","username":"u","security_level":"authPriv","auth_protocol":"SHA","auth_password":"12345678","priv_protocol":"ROT13","priv_password":"12345678"}}`, "snmp.priv_protocol"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var raw map[string]any
+			if err := json.Unmarshal([]byte(tc.json), &raw); err != nil {
+				t.Fatal(err)
+			}
+			_, err := checkDevice(cfg, set, raw)
+			got := ""
+			if err != nil {
+				got = strings.Join(fieldPaths(err), ",")
+			}
+			if got != tc.path {
+				t.Errorf("paths %q, want %q (%v)", got, tc.path, err)
+			}
+		})
+	}
+}

@@ -218,3 +218,37 @@ func TestAPISeriesScope(t *testing.T) {
 		t.Errorf("scoped data: %.300s", body)
 	}
 }
+
+// TestSeriesAndDevicesHostile: hostile values in every parameter of the
+// series routes and in device bodies give 2xx, 400 or 404, never a 500,
+// and markup never comes back unescaped in a JSON error.
+func TestSeriesAndDevicesHostile(t *testing.T) {
+	ed := newMemEditor(t)
+	env := newTestEnvOpts(t, nil, ed, func(o *Options) { o.Series = newMemSeries(4); o.DeviceEditor = ed })
+	for _, v := range hostile {
+		for _, p := range []string{"match", "match[]", "start", "end", "step", "cf", "format", "page", "per_page"} {
+			for _, path := range []string{"/api/v1/series", "/api/v1/series/data", "/api/v1/series/data.csv"} {
+				q := url.Values{p: {v}}
+				if p != "match" && p != "match[]" {
+					q.Set("match", "ifHCInOctets")
+					q.Set("match[]", "ifHCInOctets")
+				}
+				code, _, body := env.do(t, "GET", path+"?"+q.Encode(), auth.RoleViewer, nil)
+				if code != 200 && code != 400 || strings.Contains(body, "<script>") {
+					t.Errorf("GET %s?%s=%.40q: %d %.200s", path, p, v, code, body)
+				}
+			}
+		}
+		b, _ := json.Marshal(map[string]any{"name": v, "template": v, "snmp": map[string]any{"address": v, "community": v}})
+		code, _, body := env.do(t, "POST", "/api/v1/devices", auth.RoleEditor, strings.NewReader(string(b)), "Content-Type", "application/json")
+		// A few are good names ("1e309"); the fake editor has no templates.
+		if code != 400 && code != 201 || strings.Contains(body, "<script>") {
+			t.Errorf("POST device named %.40q: %d %.200s", v, code, body)
+		}
+		for _, m := range []string{"PUT", "DELETE"} {
+			if code, _, _ := env.do(t, m, "/api/v1/devices/"+url.PathEscape(v), auth.RoleEditor, strings.NewReader(`{"template":"t"}`)); code >= 500 {
+				t.Errorf("%s device %.40q: %d", m, v, code)
+			}
+		}
+	}
+}
