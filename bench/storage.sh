@@ -10,7 +10,11 @@
 #   Saguaro:   go test -bench in ./storage: ingest of 10,000 data sources
 #              including every tier, read of one data source for 1 day and
 #              1 year at about 800 points, bytes per raw value on disk after
-#              compaction, peak RSS.
+#              compaction (the benchmark fleet, and per kind of data source:
+#              idle interface, busy interface, load, memory, a device-like
+#              mix, with a year-of-operation estimate per 1,000 data
+#              sources against rrdtool's fixed file size), peak RSS, heap
+#              per data source.
 #
 # Every figure has a wall and a CPU-second rate where it applies: the
 # machine may be shared, and CPU-based figures are the steadier ones.
@@ -71,7 +75,8 @@ sed 's/^/update /' "$W/cycles.txt" | timeout $TO rrdtool - | noerr
 ms=$(ms_since "$t"); cs=$(cpu_since "$c")
 RRD_WALL=$(per_s $UP "$ms"); RRD_CPU=$(per_cpu $UP "$cs")
 echo "rrdtool poller pattern ($CYC cycles x $N files, one 'rrdtool -'): $RRD_WALL updates/s wall, $RRD_CPU /CPU-s"
-echo "rrdtool file per data source: $(stat -c %s "$W/tmpl.rrd") bytes"
+RRD_FILE=$(stat -c %s "$W/tmpl.rrd")
+echo "rrdtool file per data source: $RRD_FILE bytes"
 
 CACHED_WALL=""
 if command -v rrdcached >/dev/null; then
@@ -112,7 +117,9 @@ OUT=$W/go-bench.txt
 gobench() { timeout $TO go test -run '^$' -bench "$1" -benchtime "$2" -count 1 ./storage/ >> "$OUT" 2>&1 || { cat "$OUT" >&2; exit 1; }; }
 gobench 'Ingest' "$BT"
 gobench 'Select' "$BT"
-gobench 'Disk' 1x   # one day of 1,000 data sources, compacted
+gobench 'Disk$' 1x   # one day of 1,000 data sources, compacted
+gobench 'DiskKinds' 1x
+gobench 'SeriesMemory' 1x
 grep -E '^Benchmark' "$OUT"
 metric() { # metric BENCH_REGEX UNIT -> value
   awk -v b="$1" -v u="$2" '$1 ~ b { for (i = 3; i < NF; i++) if ($(i+1) == u) { print $i; exit } }' "$OUT"
@@ -120,7 +127,8 @@ metric() { # metric BENCH_REGEX UNIT -> value
 ING=$(metric '^BenchmarkIngest' 'samples/s'); ING_CPU=$(metric '^BenchmarkIngest' 'samples/cpu-s')
 RSS=$(metric '^BenchmarkIngest' 'peak-RSS-MiB')
 DAY_NS=$(metric 'span=24h0m0s' 'ns/op'); YEAR_NS=$(metric 'span=8760h0m0s' 'ns/op')
-RAWB=$(metric '^BenchmarkDisk' 'raw-bytes/sample'); ALLB=$(metric '^BenchmarkDisk' 'all-bytes/sample')
+RAWB=$(metric '^BenchmarkDisk-' 'raw-bytes/sample'); ALLB=$(metric '^BenchmarkDisk-' 'all-bytes/sample')
+HEAPB=$(metric '^BenchmarkSeriesMemory' 'heap-bytes/series')
 ms() { echo "scale=3; $1 / 1000000" | bc; }
 
 echo
@@ -135,3 +143,19 @@ printf '%-52s %14s %14s %s\n' "read 1 series, 1 year, ~800 points, ms" "$(ms "$Y
 printf '%-52s %14s %14s %s\n' "disk, bytes per raw value after compaction" "$RAWB" "2" "(target < 2)"
 printf '%-52s %14s %14s %s\n' "disk, bytes per raw value incl. all tiers" "$ALLB" "-" ""
 printf '%-52s %14s %14s %s\n' "peak RSS during 10k-series ingest, MiB" "$RSS" "300" "(target < 300)"
+printf '%-52s %14s %14s %s\n' "live heap per data source after creation, bytes" "$HEAPB" "-" ""
+
+# Disk per kind of data source (BenchmarkDiskKinds: 200 data sources x one
+# day of one-minute polls each, default tiers, compacted).
+RRD_MB=$(echo "scale=1; $RRD_FILE * 1000 / 1000000" | bc)
+echo
+echo "== disk per kind of data source (rrdtool: $RRD_FILE bytes per file = $RRD_MB MB per 1,000 data sources, 8 B per row, any kind) =="
+printf '%-14s %10s %10s %10s %10s %14s %12s %s\n' "kind" "raw B/val" "1m B/row" "5m B/row" "all B/poll" "year MB/1kDS" "vs rrdtool" "(targets: raw < 2 B, year < 40 MB)"
+for k in idle-counter busy-counter load-gauge memory-gauge mix; do
+  r='^BenchmarkDiskKinds/kind='"$k"'-'
+  Y=$(metric "$r" 'year-MB/1kDS')
+  printf '%-14s %10s %10s %10s %10s %14s %11sx\n' "$k" "$(metric "$r" 'raw-B/value')" "$(metric "$r" 't60-B/row')" \
+    "$(metric "$r" 't300-B/row')" "$(metric "$r" 'all-B/poll')" "$Y" "$(echo "scale=2; $Y / $RRD_MB" | bc)"
+done
+echo "(year: 35 d raw, 14 d of 1-min rows, 90 d of 5-min and 1 y of hourly and daily rows, AVERAGE+MAX; rrdtool's file keeps"
+echo " 1 d of 1-min, 7 d of 5-min, 31 d of 30-min and 1 y of 2-h rows and no raw values)"

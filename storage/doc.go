@@ -5,14 +5,17 @@
 // them into rates exactly as rrdtool does for the sample's data source
 // (GAUGE, COUNTER with 32/64-bit wrap, DERIVE, ABSOLUTE, ...), keeps every
 // polled value in a raw archive, and consolidates step-aligned primary data
-// points into tiers (AVERAGE, MIN, MAX, LAST with xff), each with its own
-// retention. Each archive is its own tsdb.DB under the data directory.
+// points into tiers with xff, each with its own retention and its own
+// consolidation functions (Tier.CFs; default AVERAGE and MAX). Each archive
+// is its own tsdb.DB under the data directory.
 // The per-series RRD state is journaled before a batch is acknowledged and
 // checkpointed periodically, so a crash loses no acknowledged reading.
 //
 // Reads (DB.Select) return regular-grid metric.Series from the finest tier
-// that covers the range at the requested step; DB.Raw returns the raw
-// values; DB.Series and DB.LabelValues are the series catalogue.
+// that covers the range at the requested step and keeps the requested
+// consolidation function, consolidating a finer archive on read when the
+// tier of that step does not keep it; DB.Raw returns the raw values;
+// DB.Series and DB.LabelValues are the series catalogue.
 //
 // See docs/storage.md for the layout and the reasons behind it.
 package storage
