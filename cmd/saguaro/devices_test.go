@@ -274,6 +274,42 @@ devices:
 	if _, out := call(t, "GET", srv.base+"/api/v1/graphs?device="+name, ""); !strings.Contains(out, `"total":0`) {
 		t.Errorf("graphs after delete: %.300s", out)
 	}
+
+	// A stored device that the file later defines too gives way to the
+	// file's at the next reload.
+	dev := fmt.Sprintf(`{"name":"shadowed","template":"net-snmp-host","snmp":{"address":%q,"community":%q}}`, agent.Addr, community)
+	if code, out := call(t, "POST", srv.base+"/api/v1/devices", dev); code != 201 {
+		t.Fatalf("add: %d %s", code, out)
+	}
+	if _, out := call(t, "GET", srv.base+"/api/v1/devices/shadowed", ""); !strings.Contains(out, `"source":"api"`) {
+		t.Errorf("stored: %s", out)
+	}
+	writeFile(t, cfgPath, fmt.Sprintf(`listen: 127.0.0.1:0
+data_dir: %s
+poller: {interval: 10s, timeout: 8s}
+storage: {step: 10s}
+devices:
+  - name: shadowed
+    template: net-snmp-host
+    snmp: {address: %q, community: public}
+`, dataDir, agent.Addr))
+	if code, out := post(t, srv.base+"/-/reload"); code != 200 {
+		t.Fatalf("reload: %d %s", code, out)
+	}
+	if _, out := call(t, "GET", srv.base+"/api/v1/devices/shadowed", ""); !strings.Contains(out, `"source":"config"`) {
+		t.Errorf("after the file took the name: %s", out)
+	}
+	if !strings.Contains(srv.logs.String(), "stored_device_shadowed") {
+		t.Errorf("shadowing not logged")
+	}
+	// DELETE removes the stored copy; after that the name is the file's
+	// alone and cannot be deleted through the API.
+	if code, _ := call(t, "DELETE", srv.base+"/api/v1/devices/shadowed", ""); code != 204 {
+		t.Errorf("delete the stored copy: %d", code)
+	}
+	if code, _ := call(t, "DELETE", srv.base+"/api/v1/devices/shadowed", ""); code != 409 {
+		t.Errorf("delete a file device: %d, want 409", code)
+	}
 	if strings.Contains(srv.logs.String(), community) {
 		t.Errorf("the community is in the log")
 	}
