@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -24,7 +25,13 @@ const (
 // Discover asks each address's agent what it is (as `saguaro discover`
 // does), proposes a device with the best-fitting SNMP template, and with
 // req.Apply adds the proposals as stored devices.
+// One discovery runs at a time: each may keep a few sockets and two
+// minutes busy, and editors are many.
 func (s *service) Discover(ctx context.Context, req web.DiscoverRequest) ([]web.Discovered, error) {
+	if !s.discovering.CompareAndSwap(false, true) {
+		return nil, fmt.Errorf("another discovery is running; try again when it ends: %w", web.ErrBusy)
+	}
+	defer s.discovering.Store(false)
 	st := s.state.Load()
 	sreq, refs := discoverRequest(st.set)
 	base := snmp.Config{

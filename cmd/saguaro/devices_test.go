@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/saguaro-monitoring/saguaro/pkg/snmpdtest"
+	"github.com/saguaro-monitoring/saguaro/pkg/web"
 )
 
 // server is one serve() run of a test, stopped by stop.
@@ -349,5 +351,14 @@ func TestCheckDevice(t *testing.T) {
 				t.Errorf("paths %q, want %q (%v)", got, tc.path, err)
 			}
 		})
+	}
+}
+
+// TestOneDiscoveryAtATime: a discovery while another runs is refused.
+func TestOneDiscoveryAtATime(t *testing.T) {
+	s := &service{}
+	s.discovering.Store(true)
+	if _, err := s.Discover(context.Background(), web.DiscoverRequest{Addresses: []string{"127.0.0.1"}}); !errors.Is(err, web.ErrBusy) {
+		t.Errorf("second discovery: %v, want ErrBusy", err)
 	}
 }

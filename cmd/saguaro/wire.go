@@ -213,9 +213,10 @@ type service struct {
 	log                   *slog.Logger
 	// users is the state database: besides users it keeps the devices
 	// added through the API (nil: none, as in tests of the file alone).
-	users    *auth.Store
-	state    atomic.Pointer[serviceState]
-	reloadMu sync.Mutex
+	users       *auth.Store
+	state       atomic.Pointer[serviceState]
+	reloadMu    sync.Mutex
+	discovering atomic.Bool
 }
 
 type serviceState struct {

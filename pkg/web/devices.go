@@ -19,6 +19,10 @@ import (
 // (by the configuration file or another stored device).
 var ErrConflict = errors.New("conflict")
 
+// ErrBusy is returned for work that runs one at a time (a discovery)
+// while another runs; it answers 429.
+var ErrBusy = errors.New("busy")
+
 // DeviceEditor adds, changes and removes the devices kept in the state
 // database, beside those of the configuration file. A device is given in
 // the configuration's device schema, decoded from JSON. Errors: a

@@ -23,6 +23,7 @@ type memEditor struct {
 	order    []string
 	discover []Discovered
 	lastReq  DiscoverRequest
+	busy     bool
 }
 
 func newMemEditor(t testing.TB) *memEditor {
@@ -118,6 +119,9 @@ func (m *memEditor) Settings(name string) (DeviceSettings, bool) {
 func (m *memEditor) Discover(_ context.Context, req DiscoverRequest) ([]Discovered, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.busy {
+		return nil, fmt.Errorf("another discovery: %w", ErrBusy)
+	}
 	m.lastReq = req
 	return m.discover, nil
 }
@@ -263,6 +267,12 @@ func TestAPIDiscoverRequest(t *testing.T) {
 	code, _, body := env.do(t, "POST", "/api/v1/discover", auth.RoleEditor, strings.NewReader(`{"addresses":[" 127.0.0.1 "],"community":"pub","apply":true}`), ct...)
 	if code != 200 || !strings.Contains(body, `"template":"net-snmp-host"`) || strings.Contains(body, "pub\"") {
 		t.Errorf("discover: %d %s", code, body)
+	}
+	ed.mu.Lock()
+	ed.busy = true
+	ed.mu.Unlock()
+	if code, h, body := env.do(t, "POST", "/api/v1/discover", auth.RoleEditor, strings.NewReader(`{"addresses":["a"],"community":"c"}`), ct...); code != 429 || h.Get("Retry-After") == "" {
+		t.Errorf("discovery while another runs: %d %s", code, body)
 	}
 	if r := ed.lastReq; len(r.Addresses) != 1 || r.Addresses[0] != "127.0.0.1" || r.Version != "2c" || !r.Apply {
 		t.Errorf("request passed on: %+v", r)

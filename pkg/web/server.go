@@ -310,6 +310,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 		code, body = http.StatusBadRequest, map[string]string{"error": pe.Error(), "field": pe.Field}
 	case errors.As(err, &fe):
 		code, body = http.StatusBadRequest, map[string]string{"error": err.Error(), "field": fe.Path}
+	case errors.Is(err, ErrBusy):
+		c.Response().Header().Set("Retry-After", "10")
+		code, body = http.StatusTooManyRequests, map[string]string{"error": err.Error()}
 	case errors.Is(err, ErrConflict):
 		code, body = http.StatusConflict, map[string]string{"error": err.Error(), "field": "name"}
 	case errors.Is(err, ErrNotFound), errors.Is(err, graphs.ErrUnknownTemplate):
