@@ -156,6 +156,9 @@ func TestAPIDeviceWrites(t *testing.T) {
 	if _, _, body := env.do(t, "GET", "/api/v1/devices", auth.RoleViewer, nil); !strings.Contains(body, `"name":"r1"`) || !strings.Contains(body, `"source":"config"`) {
 		t.Errorf("list: %s", body)
 	}
+	if _, _, body := env.do(t, "GET", "/device/r1", auth.RoleViewer, nil); !strings.Contains(body, "added through the API") || strings.Contains(body, "s3cret") {
+		t.Errorf("device page: %s", body)
+	}
 	cases := []struct {
 		name, method, path, body string
 		code                     int
