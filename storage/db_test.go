@@ -140,10 +140,28 @@ func TestAppendSelectSteps(t *testing.T) {
 			t.Fatalf("raw: %d values, first %v at %v", len(raw[0].Values), raw[0].Values[0], raw[0].Times[0])
 		}
 	})
-	t.Run("no complete day yet", func(t *testing.T) {
-		res, err := db.Select(context.Background(), metric.Query{From: base, To: base.Add(polls * time.Minute), Step: 2 * time.Hour})
-		if err != nil || len(res) != 0 {
-			t.Fatalf("day tier before the first day ends: %v, %v", res, err)
+	t.Run("partial newest day", func(t *testing.T) {
+		// Before the first day ends its row is made, on read, of the
+		// minutes polled so far: the mean of the minute rows.
+		end := base.Add(polls * time.Minute)
+		res, err := db.Select(context.Background(), metric.Query{From: base, To: end, Step: 2 * time.Hour})
+		if err != nil || len(res) != 2 {
+			t.Fatalf("select: %v, %d series", err, len(res))
+		}
+		for _, s := range res {
+			if s.Step != 24*time.Hour || len(s.Values) != 1 || !s.TimeAt(0).After(end) {
+				t.Fatalf("%v: step %v, %d rows, first at %v", s.Labels, s.Step, len(s.Values), s.TimeAt(0))
+			}
+			mins := selectOne(t, db, s.Labels.Get(metric.NameLabel), base, end, time.Minute, metric.Average)
+			sum, n := 0.0, 0
+			for _, v := range mins.Values {
+				if !math.IsNaN(v) {
+					sum, n = sum+v, n+1
+				}
+			}
+			if want := sum / float64(n); math.Abs(s.Values[0]-want) > 1e-9*math.Abs(want) {
+				t.Fatalf("%v: partial day %v, want the mean of %d minutes %v", s.Labels, s.Values[0], n, want)
+			}
 		}
 	})
 	t.Run("two hour consolidation of the hour tier", func(t *testing.T) {

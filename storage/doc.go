@@ -11,10 +11,11 @@
 // The per-series RRD state is journaled before a batch is acknowledged and
 // checkpointed periodically, so a crash loses no acknowledged reading.
 //
-// Reads (DB.Select) return regular-grid metric.Series from the finest tier
-// that covers the range at the requested step and keeps the requested
-// consolidation function, consolidating a finer archive on read when the
-// tier of that step does not keep it; DB.Raw returns the raw values;
+// Reads (DB.Select) return regular-grid metric.Series at the step of the
+// finest tier that covers the range at the requested step, consolidated on
+// read from the finest archive that covers the range and keeps the
+// requested consolidation function, so the newest (partial) row is never
+// missing; DB.Raw returns the raw values;
 // DB.Series and DB.LabelValues are the series catalogue.
 //
 // See docs/storage.md for the layout and the reasons behind it.

@@ -65,7 +65,13 @@ func (db *DB) Select(ctx context.Context, q metric.Query) ([]metric.Series, erro
 		toSec++
 	}
 	last := ceilDiv(toSec, outStep) * outStep
-	last = min(last, floorDiv(db.lastPDP.Load(), outStep)*outStep)
+	if src.factor > 1 {
+		// Consolidating on read: the newest row may be partial, made of
+		// the completed steps polled so far.
+		last = min(last, ceilDiv(db.lastPDP.Load(), outStep)*outStep)
+	} else {
+		last = min(last, floorDiv(db.lastPDP.Load(), outStep)*outStep)
+	}
 	if last < first {
 		return nil, nil
 	}
@@ -208,21 +214,23 @@ func (db *DB) pickSource(q metric.Query) (source, bool) {
 	if len(cands) == 0 {
 		return source{}, false
 	}
+	// The step is the one the query would get if every tier kept every
+	// consolidation function (the finest covering tier's step that is at
+	// least q.Step). The finest archive that covers q.From and has q.CF is
+	// read and consolidated on read up to it, so the newest, still partial
+	// row shows what has been polled so far instead of staying empty until
+	// a coarse row ends (a week's graph would otherwise lag up to an hour,
+	// a year's a day). Among equal steps a tier wins over raw.
 	target := wantStep(all, covers, req)
-	var pick *source
 	cov := coveringOrLongest(cands, covers)
-	for i := range cov {
-		if cov[i].step <= target {
-			pick = &cov[i]
+	pick := cov[0]
+	for _, c := range cov[1:] {
+		if c.step == pick.step {
+			pick = c
 		}
 	}
-	if pick == nil {
-		pick = &cov[0]
-		pick.factor = 1
-		return *pick, true
-	}
-	pick.factor = (target + pick.step - 1) / pick.step
-	return *pick, true
+	pick.factor = max((target+pick.step-1)/pick.step, 1)
+	return pick, true
 }
 
 // coveringOrLongest keeps the sources that reach back far enough; if none
