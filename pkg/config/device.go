@@ -45,11 +45,20 @@ func deviceDecodeError(err error) error {
 			errs = append(errs, &FieldError{Path: "(device)", Msg: e.Error()})
 			return
 		}
-		path := de.Name()
+		path, msg := de.Name(), de.Unwrap().Error()
+		if strings.HasPrefix(path, "config.") {
+			path = ""
+		}
+		// An unknown key is named itself, so the path points at the typo.
+		if keys, ok := strings.CutPrefix(msg, "has invalid keys: "); ok {
+			first, _, _ := strings.Cut(keys, ",")
+			path = joinPath(path, strings.TrimSpace(first))
+			msg = "unknown key(s) " + keys
+		}
 		if path == "" {
 			path = "(device)"
 		}
-		errs = append(errs, &FieldError{Path: path, Msg: de.Unwrap().Error()})
+		errs = append(errs, &FieldError{Path: path, Msg: msg})
 	}
 	if joined, ok := err.(interface{ Unwrap() []error }); ok {
 		for _, e := range joined.Unwrap() {

@@ -33,7 +33,8 @@ func TestDeviceOnItsOwn(t *testing.T) {
 		{"two sections", `{"name":"r1","template":"t","snmp":{"address":"a","community":"c"},"http":{"url":"http://x"}}`, []string{"(device)"}},
 		{"no section", `{"name":"r1","template":"t"}`, []string{"(device)"}},
 		{"interval", `{"name":"r1","template":"t","interval":"1s","probe":{"kind":"tcp","target":"x:1"}}`, []string{"interval", "timeout"}},
-		{"unknown key", `{"name":"r1","template":"t","snmp":{"address":"a","community":"c","comunity":"x"}}`, []string{"snmp"}},
+		{"unknown key", `{"name":"r1","template":"t","snmp":{"address":"a","community":"c","comunity":"x"}}`, []string{"snmp.comunity"}},
+		{"unknown top key", `{"name":"r1","template":"t","colour":"red","snmp":{"address":"a","community":"c"}}`, []string{"colour"}},
 		{"bad duration", `{"name":"r1","template":"t","interval":"soon","snmp":{"address":"a","community":"c"}}`, []string{"interval"}},
 		{"v3 short pass", `{"name":"r1","template":"t","snmp":{"address":"a","version":"3","username":"u","security_level":"authNoPriv","auth_protocol":"SHA","auth_password":"short"}}`, []string{"snmp.auth_password"}},
 	}
