@@ -176,6 +176,7 @@ for N in $SIZES; do
   # so the two do not share the machine)
   if [ -n "$SCALE_BIN" ]; then
     stop_pid "$SIM_PID"
+    echo "simulator: $(tail -1 "$SIM_ERR")"
     echo "poller alone (BenchmarkScale, $CYCLES cycles of $INTERVAL, simulator in a child process):"
     (cd "$REPO/poller/snmp" && SCALE_DEVICES=$N SCALE_INTERVAL=$INTERVAL SCALE_CYCLES=$CYCLES SCALE_PER_PORT=$PER_PORT \
       SCALE_DEAD=$DEAD SCALE_TIMEOUT=$PTIMEOUT timeout $(( IVAL * (CYCLES + 1) + 240 )) "$SCALE_BIN" -test.run '^$' \
@@ -205,8 +206,12 @@ print(r)
 print(f"  ratio peak RSS / 500 MB: {m['peak-rss-MB'] / 500:.2f} polling, {m['peak-rss-scrape-MB'] / 500:.2f} with the scrape")
 PY
     fi
-    start_sim "sim$N-b" --devices "$N" --per-port "$PER_PORT" --dead "$DEAD" --port-base "$PORT_BASE" \
-      --devices-yaml "$TMP/devices-$N.yaml"
+    if [ "$SERVE" = 1 ]; then
+      start_sim "sim$N-b" --devices "$N" --per-port "$PER_PORT" --dead "$DEAD" --port-base "$PORT_BASE" \
+        --devices-yaml "$TMP/devices-$N.yaml"
+    else
+      SIM_PID=
+    fi
   fi
 
   # 4. Saguaro end to end
@@ -276,8 +281,10 @@ PY
     fi
     stop_pid "$SV"
   fi
-  stop_pid "$SIM_PID"
-  echo "simulator: $(tail -1 "$SIM_ERR")"
+  if [ -n "$SIM_PID" ]; then
+    stop_pid "$SIM_PID"
+    echo "simulator: $(tail -1 "$SIM_ERR")"
+  fi
 done
 
 # 4. The poller's Go benchmarks against one simulated device (community public).

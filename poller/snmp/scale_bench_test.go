@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -304,6 +305,9 @@ func BenchmarkScale(b *testing.B) {
 		// Scrape /metrics once, as Prometheus or the web UI would; its
 		// own peak is reported apart.
 		hwmPoll := procStatus("VmHWM")
+		if f := os.Getenv("SCALE_HEAPPROFILE"); f != "" {
+			writeHeapProfile(b, f) // what the polling holds, before the scrape
+		}
 		scrape0 := time.Now()
 		mfs, err := reg.Gather()
 		if err != nil {
@@ -370,6 +374,17 @@ func BenchmarkScale(b *testing.B) {
 		b.ReportMetric(float64(peakHeap)/(1<<20), "peak-heap-MB")
 		b.ReportMetric(float64(heapEnd)/(1<<20), "heap-end-MB")
 		b.ReportMetric(float64(maxGoroutines), "goroutines")
+	}
+}
+
+func writeHeapProfile(b *testing.B, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		b.Fatal(err)
 	}
 }
 
