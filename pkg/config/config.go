@@ -101,8 +101,12 @@ type Templates struct {
 
 // Device is one thing to poll, by exactly one protocol.
 type Device struct {
-	Name     string        `mapstructure:"name"`
-	Template string        `mapstructure:"template"`
+	Name     string `mapstructure:"name"`
+	Template string `mapstructure:"template"`
+	// Site places the device in the tree of the web UI, like a Cacti
+	// tree header: a path of up to MaxSiteDepth segments ("emea/fra1").
+	// Empty: the device belongs to no site.
+	Site     string        `mapstructure:"site"`
 	Interval time.Duration `mapstructure:"interval"`
 	Timeout  time.Duration `mapstructure:"timeout"`
 	SNMP     *SNMP         `mapstructure:"snmp"`

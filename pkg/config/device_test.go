@@ -36,6 +36,8 @@ func TestDeviceOnItsOwn(t *testing.T) {
 		{"unknown key", `{"name":"r1","template":"t","snmp":{"address":"a","community":"c","comunity":"x"}}`, []string{"snmp.comunity"}},
 		{"unknown top key", `{"name":"r1","template":"t","colour":"red","snmp":{"address":"a","community":"c"}}`, []string{"colour"}},
 		{"bad duration", `{"name":"r1","template":"t","interval":"soon","snmp":{"address":"a","community":"c"}}`, []string{"interval"}},
+		{"site", `{"name":"r1","template":"t","site":"emea/fra1","snmp":{"address":"a","community":"c"}}`, nil},
+		{"bad site", `{"name":"r1","template":"t","site":"emea/../x","snmp":{"address":"a","community":"c"}}`, []string{"site"}},
 		{"v3 short pass", `{"name":"r1","template":"t","snmp":{"address":"a","version":"3","username":"u","security_level":"authNoPriv","auth_protocol":"SHA","auth_password":"short"}}`, []string{"snmp.auth_password"}},
 	}
 	for _, tc := range cases {
@@ -57,6 +59,9 @@ func TestDeviceOnItsOwn(t *testing.T) {
 				t.Errorf("paths %v, want %v (%v)", got, tc.paths, err)
 			}
 		})
+	}
+	if d, err := DecodeDevice(decodeJSON(t, `{"name":"r1","template":"t","site":"emea/fra1","snmp":{"address":"a","community":"c"}}`)); err != nil || d.Site != "emea/fra1" || DeviceView(d)["site"] != "emea/fra1" {
+		t.Errorf("site decoded as %q, view %v (%v)", d.Site, DeviceView(d)["site"], err)
 	}
 	d, _ := DecodeDevice(decodeJSON(t, `{"name":"r1","template":"t","snmp":{"address":"10.0.0.1","community":"c"}}`))
 	cfg.DeviceDefaults(&d)

@@ -32,6 +32,33 @@ const (
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
 
+// MaxSiteDepth bounds the segments of a device's site path.
+const MaxSiteDepth = 4
+
+var siteSegRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,63}$`)
+
+// CheckSite checks a device's site path: "" (no site) or up to
+// MaxSiteDepth segments of letters, digits, '.', '_' and '-' joined by '/'.
+// Scope tree globs match these paths, so '*', '?' and '[' are refused.
+func CheckSite(site string) error {
+	if site == "" {
+		return nil
+	}
+	segs := strings.Split(site, "/")
+	if len(segs) > MaxSiteDepth {
+		return fmt.Errorf("%q has %d levels, at most %d", site, len(segs), MaxSiteDepth)
+	}
+	for _, s := range segs {
+		if s == "" {
+			return fmt.Errorf("%q has an empty level (a leading, trailing or doubled '/')", site)
+		}
+		if s == "." || s == ".." || !siteSegRE.MatchString(s) {
+			return fmt.Errorf("%q: level %q: use letters, digits, '.', '_' and '-' (at most 63), levels joined by '/'", site, s)
+		}
+	}
+	return nil
+}
+
 var logLevels = map[string]bool{"debug": true, "info": true, "warn": true, "error": true}
 
 // Validate checks the whole configuration and returns every problem at once
@@ -102,6 +129,9 @@ func (c *Config) validateDevice(add func(string, string, ...any), p string, d De
 	}
 	if d.Template == "" {
 		add(p+"template", "must name a device template")
+	}
+	if err := CheckSite(d.Site); err != nil {
+		add(p+"site", "%v", err)
 	}
 	checkInterval(add, strings.TrimSuffix(p, "."), d.Interval, d.Timeout)
 	var sections []string
