@@ -326,7 +326,7 @@ func (s *service) Devices() []web.DeviceStatus {
 	}
 	var out []web.DeviceStatus
 	for _, dev := range cfg.Devices {
-		st := web.DeviceStatus{Name: dev.Name, Template: dev.Template, Source: "config"}
+		st := web.DeviceStatus{Name: dev.Name, Template: dev.Template, Site: dev.Site, Source: "config"}
 		if _, ok := state.stored[dev.Name]; ok {
 			st.Source = "api"
 		}

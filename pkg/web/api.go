@@ -31,6 +31,7 @@ type graphJSON struct {
 	ID       string            `json:"id"`
 	Title    string            `json:"title"`
 	Device   string            `json:"device"`
+	Site     string            `json:"site,omitempty"`
 	Template string            `json:"template"`
 	Vars     map[string]string `json:"vars,omitempty"`
 	PNG      string            `json:"png"`
@@ -55,7 +56,7 @@ func paginate(n, page, per int) (lo, hi int, p pageJSON) {
 }
 
 // apiGraphs lists graphs with the tree's filters (q, device, template,
-// label) and paging (page, per_page; default all up to the maximum).
+// label, site) and paging (page, per_page; default all up to the maximum).
 func (s *Server) apiGraphs(c echo.Context) error {
 	f, err := readFilter(c)
 	if err != nil {
@@ -69,10 +70,11 @@ func (s *Server) apiGraphs(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	list, _, err := s.visible(c)
+	list, devs, err := s.visible(c)
 	if err != nil {
 		return err
 	}
+	f.sites = siteIndex(devs)
 	var matched []graphs.Info
 	for _, g := range list {
 		if f.match(g) {
@@ -83,7 +85,7 @@ func (s *Server) apiGraphs(c echo.Context) error {
 	out := make([]graphJSON, 0, hi-lo)
 	for _, g := range matched[lo:hi] {
 		b := "/api/v1/graphs/" + g.ID
-		out = append(out, graphJSON{ID: g.ID, Title: g.Title, Device: g.Device, Template: g.Template, Vars: g.Vars,
+		out = append(out, graphJSON{ID: g.ID, Title: g.Title, Device: g.Device, Site: f.sites[g.Device], Template: g.Template, Vars: g.Vars,
 			PNG: b + ".png", SVG: b + ".svg", CSV: b + ".csv", JSON: b + ".json", Page: "/graph/" + g.ID})
 	}
 	return c.JSON(http.StatusOK, map[string]any{"graphs": out, "paging": p})
@@ -276,6 +278,7 @@ func intParam(c echo.Context, name string, def, lo, hi int) (int, error) {
 type deviceJSON struct {
 	Name     string       `json:"name"`
 	Template string       `json:"template"`
+	Site     string       `json:"site,omitempty"`
 	Address  string       `json:"address"`
 	LastPoll *time.Time   `json:"last_poll,omitempty"`
 	Duration float64      `json:"last_poll_seconds"`
@@ -292,12 +295,13 @@ type deviceJSON struct {
 }
 
 func toDeviceJSON(d DeviceStatus) deviceJSON {
-	return deviceJSON{Name: d.Name, Template: d.Template, Address: d.Address, LastPoll: optTime(d.LastPoll),
+	return deviceJSON{Name: d.Name, Template: d.Template, Site: d.Site, Address: d.Address, LastPoll: optTime(d.LastPoll),
 		Duration: d.Duration.Seconds(), Samples: d.Samples, Error: d.Error, Skipped: d.Skipped, Page: "/device/" + d.Name, Source: d.Source}
 }
 
 // apiDevices lists devices: q (name or template contains), template,
-// status (ok, error, never), page and per_page.
+// site (that site and those below it), status (ok, error, never), page
+// and per_page.
 func (s *Server) apiDevices(c echo.Context) error {
 	q := strings.ToLower(c.QueryParam("q"))
 	tmpl, status := c.QueryParam("template"), c.QueryParam("status")
@@ -306,6 +310,10 @@ func (s *Server) apiDevices(c echo.Context) error {
 	}
 	if status != "" && status != "ok" && status != "error" && status != "never" {
 		return badParam("status", "%q is not a status (want ok, error or never)", status)
+	}
+	site, err := readSite(c)
+	if err != nil {
+		return err
 	}
 	page, err := intParam(c, "page", 1, 1, 1_000_000)
 	if err != nil {
@@ -327,7 +335,7 @@ func (s *Server) apiDevices(c echo.Context) error {
 		} else if d.LastPoll.IsZero() {
 			st = "never"
 		}
-		if q != "" && !containsFold(d.Name, q) && !containsFold(d.Template, q) || tmpl != "" && d.Template != tmpl || status != "" && st != status {
+		if q != "" && !containsFold(d.Name, q) && !containsFold(d.Template, q) || tmpl != "" && d.Template != tmpl || status != "" && st != status || !inSite(d.Site, site) {
 			continue
 		}
 		matched = append(matched, toDeviceJSON(d))

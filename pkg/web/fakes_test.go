@@ -104,6 +104,21 @@ func (d manyDevices) Devices() []DeviceStatus {
 	return out
 }
 
+// sitedDevices are the devices of a manyGraphs with sites given in turn
+// ("" for none).
+type sitedDevices struct {
+	manyDevices
+	sites []string
+}
+
+func (d sitedDevices) Devices() []DeviceStatus {
+	out := d.manyDevices.Devices()
+	for i := range out {
+		out[i].Site = d.sites[i%len(d.sites)]
+	}
+	return out
+}
+
 // recorder is a minimal http.ResponseWriter for handler calls that need
 // a chosen RemoteAddr.
 type recorder struct {

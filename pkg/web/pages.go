@@ -86,7 +86,7 @@ func (s *Server) visible(c echo.Context) ([]graphs.Info, []DeviceStatus, error) 
 	if s.o.Devices != nil {
 		devs = s.o.Devices.Devices()
 	}
-	allow, err := s.scope(c)
+	allow, err := s.scopeWith(c, devs)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -100,6 +100,15 @@ func (s *Server) visible(c echo.Context) ([]graphs.Info, []DeviceStatus, error) 
 // scope returns a device filter for the request's user, or nil when the
 // user sees everything.
 func (s *Server) scope(c echo.Context) (func(string) bool, error) {
+	return s.scopeWith(c, nil)
+}
+
+// scopeWith is scope with the device list at hand (nil: read it if the
+// scope has tree globs). A device is matched with its site and the
+// site's ancestors as its trees; a device the list lacks has no site.
+// Answers are kept per device name: a page of 10,000 graphs asks about
+// a few hundred devices.
+func (s *Server) scopeWith(c echo.Context, devs []DeviceStatus) (func(string) bool, error) {
 	u, ok := auth.UserFrom(c.Request().Context())
 	if !ok || u.ID == 0 {
 		return nil, nil
@@ -111,16 +120,38 @@ func (s *Server) scope(c echo.Context) (func(string) bool, error) {
 	if sc.Unrestricted() {
 		return nil, nil
 	}
-	return func(d string) bool { return sc.Allow(d) }, nil
+	var sites map[string]string
+	if len(sc.Trees) > 0 {
+		if devs == nil && s.o.Devices != nil {
+			devs = s.o.Devices.Devices()
+		}
+		sites = siteIndex(devs)
+	}
+	known := map[string]bool{}
+	return func(d string) bool {
+		ok, seen := known[d]
+		if !seen {
+			ok = sc.Allow(d, siteTrees(sites[d])...)
+			known[d] = ok
+		}
+		return ok
+	}, nil
 }
 
 // filter is the search of the tree and the grid: free text over title,
 // device, template and label values, plus exact device, template and
-// label (name=value) filters.
-type filter struct{ q, device, template, label string }
+// label (name=value) filters and a site with everything below it.
+type filter struct {
+	q, device, template, label, site string
+	// sites maps device names to sites; set with site.
+	sites map[string]string
+}
 
 func (f filter) match(g graphs.Info) bool {
 	if f.device != "" && g.Device != f.device || f.template != "" && g.Template != f.template {
+		return false
+	}
+	if f.site != "" && !inSite(f.sites[g.Device], f.site) {
 		return false
 	}
 	if f.label != "" {
@@ -182,7 +213,9 @@ func readFilter(c echo.Context) (filter, error) {
 			return f, badParam(name, "longer than %d bytes", maxFilterLen)
 		}
 	}
-	return f, nil
+	var err error
+	f.site, err = readSite(c)
+	return f, err
 }
 
 // readPaging reads page (1-based) and per_page.
@@ -216,6 +249,7 @@ type homeData struct {
 	View     view
 	Presets  []preset
 	Tree     []treeDevice
+	Sites    []*treeSite
 	TreeHTML template.HTML
 	Graphs   []graphs.Info
 	Total    int
@@ -247,13 +281,17 @@ func (s *Server) home(c echo.Context) error {
 		return err
 	}
 	d := homeData{base: s.base(c, "Graphs"), Presets: presets, ThumbW: thumbW, ThumbH: thumbH, Total: len(list), PerPageChoices: []int{24, 48, 96},
-		View: view{Path: "/", Range: r, Q: f.q, Device: f.device, Template: f.template, Label: f.label, Page: page, PerPage: per, Theme: themeOf(c)}}
+		View: view{Path: "/", Range: r, Q: f.q, Device: f.device, Template: f.template, Label: f.label, Site: f.site, Page: page, PerPage: per, Theme: themeOf(c)}}
+	if f.site != "" {
+		f.sites = siteIndex(devs)
+	}
 	d.Tree = buildTree(list, devs, f)
 	// Tree links are built here, not in the template: with thousands of
 	// branches, a method call per link in html/template costs milliseconds.
 	q := d.View.values()
 	q.Del("device")
 	q.Del("template")
+	q.Del("site")
 	prefix := "/?" + q.Encode()
 	for i := range d.Tree {
 		td := &d.Tree[i]
@@ -262,7 +300,10 @@ func (s *Server) home(c echo.Context) error {
 			td.Groups[j].Href = td.Href + "&template=" + url.QueryEscape(td.Groups[j].Template)
 		}
 	}
-	d.TreeHTML = treeHTML(d.Tree)
+	var loose []int
+	d.Sites, loose = buildSites(d.Tree, f)
+	siteHrefs(d.Sites, prefix)
+	d.TreeHTML = treeHTML(d.Tree, d.Sites, loose)
 
 	var matched []graphs.Info
 	for _, g := range list {
@@ -473,38 +514,49 @@ func (s *Server) renderStatus(c echo.Context, code int, name string, data any) e
 	return c.HTMLBlob(code, buf.Bytes())
 }
 
-// treeHTML renders the device tree. It is written directly rather than
-// by html/template, whose per-value escaping through reflection costs
-// over 10 ms for a tree of 10,000 graphs; every value is escaped here.
-func treeHTML(tree []treeDevice) template.HTML {
+var esc = template.HTMLEscapeString
+
+// treeHTML renders the tree: sites with their devices, then the devices
+// without a site (loose, indexes into tree). It is written directly
+// rather than by html/template, whose per-value escaping through
+// reflection costs over 10 ms for a tree of 10,000 graphs; every value is
+// escaped here.
+func treeHTML(tree []treeDevice, sites []*treeSite, loose []int) template.HTML {
 	var b strings.Builder
-	b.Grow(len(tree) * 400)
-	esc := template.HTMLEscapeString
+	b.Grow(len(tree)*400 + len(sites)*200)
 	b.WriteString(`<ul class="devices">`)
-	for _, d := range tree {
-		name := esc(d.Name)
-		b.WriteString(`<li id="device-` + name + `"><details`)
-		cur := ""
-		if d.Open {
-			b.WriteString(" open")
-			cur = ` aria-current="true"`
-		}
-		b.WriteString(`><summary><a href="` + esc(d.Href) + `"` + cur + `>` + name + `</a> <span class="count">` + strconv.Itoa(d.Count) + `</span>`)
-		if d.Status != nil && d.Status.Error != "" {
-			b.WriteString(` <span class="dot bad" title="` + esc(d.Status.Error) + `">failing</span>`)
-		}
-		b.WriteString("</summary>\n<ul>")
-		for _, g := range d.Groups {
-			cur := ""
-			if g.Active {
-				cur = ` aria-current="true"`
-			}
-			b.WriteString(`<li><a href="` + esc(g.Href) + `"` + cur + `>` + esc(g.Template) + `</a> <span class="count">` + strconv.Itoa(g.Count) + `</span></li>`)
-		}
-		b.WriteString(`<li><a href="/device/` + esc(url.PathEscape(d.Name)) + `">device details</a></li></ul></details></li>` + "\n")
+	for _, n := range sites {
+		writeSite(&b, n, tree)
+	}
+	for _, i := range loose {
+		writeDevice(&b, &tree[i])
 	}
 	b.WriteString("</ul>")
 	return template.HTML(b.String())
+}
+
+// writeDevice writes one device of the tree with its graph groups.
+func writeDevice(b *strings.Builder, d *treeDevice) {
+	name := esc(d.Name)
+	b.WriteString(`<li id="device-` + name + `"><details`)
+	cur := ""
+	if d.Open {
+		b.WriteString(" open")
+		cur = ` aria-current="true"`
+	}
+	b.WriteString(`><summary><a href="` + esc(d.Href) + `"` + cur + `>` + name + `</a> <span class="count">` + strconv.Itoa(d.Count) + `</span>`)
+	if d.Status != nil && d.Status.Error != "" {
+		b.WriteString(` <span class="dot bad" title="` + esc(d.Status.Error) + `">failing</span>`)
+	}
+	b.WriteString("</summary>\n<ul>")
+	for _, g := range d.Groups {
+		cur := ""
+		if g.Active {
+			cur = ` aria-current="true"`
+		}
+		b.WriteString(`<li><a href="` + esc(g.Href) + `"` + cur + `>` + esc(g.Template) + `</a> <span class="count">` + strconv.Itoa(g.Count) + `</span></li>`)
+	}
+	b.WriteString(`<li><a href="/device/` + esc(url.PathEscape(d.Name)) + `">device details</a></li></ul></details></li>` + "\n")
 }
 
 // themeCookie holds the theme a person chose, so that pages and graph

@@ -218,7 +218,7 @@ var hostile = []string{
 // comes back escaped; the user database is intact afterwards.
 func TestInjection(t *testing.T) {
 	env := newTestEnvWith(t, newManyGraphs(t, 2, 4), nil)
-	params := []string{"start", "end", "range", "width", "height", "theme", "q", "device", "template", "label", "page", "per_page",
+	params := []string{"start", "end", "range", "width", "height", "theme", "q", "device", "template", "label", "site", "page", "per_page",
 		"format", "kind", "status", "next", "download", "var.ifName"}
 	paths := []string{"/", "/graph/rtr-000.cpu.eth0", "/device/rtr-000", "/templates", "/login", "/account",
 		"/api/v1/graphs", "/api/v1/graphs/rtr-000.cpu.eth0.csv", "/api/v1/graph", "/api/v1/devices", "/api/v1/templates", "/api/v1/tokens"}
@@ -363,11 +363,18 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 
 // TestTreeEscapes: the hand-written tree escapes names, errors and links.
 func TestTreeEscapes(t *testing.T) {
-	tree := buildTree(nil, []DeviceStatus{{Name: `<script>x</script>`, Error: `"><b>boom`}}, filter{})
+	tree := buildTree(nil, []DeviceStatus{{Name: `<script>x</script>`, Error: `"><b>boom`}, {Name: "d2", Site: `<u>/"x`}}, filter{})
 	tree[0].Href = `/?device=a"onmouseover="x`
 	tree[0].Groups = []treeGroup{{Template: "<i>t</i>", Href: "/?t=<"}}
-	h := string(treeHTML(tree))
-	for _, bad := range []string{"<script>", `"><b>`, `a"onmouseover`, "<i>", "t=<"} {
+	// Sites are checked by the configuration; the tree escapes them all
+	// the same.
+	sites, loose := buildSites(tree, filter{})
+	siteHrefs(sites, `/?q="`)
+	h := string(treeHTML(tree, sites, loose))
+	if len(sites) != 1 || len(loose) != 1 || !strings.Contains(h, `data-site="&lt;u&gt;/&#34;x"`) {
+		t.Errorf("sites %v, loose %v:\n%s", sites, loose, h)
+	}
+	for _, bad := range []string{"<script>", `"><b>`, `a"onmouseover`, "<i>", "t=<", "<u>", `q="`} {
 		if strings.Contains(h, bad) {
 			t.Errorf("tree HTML contains %q unescaped:\n%s", bad, h)
 		}

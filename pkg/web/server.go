@@ -43,6 +43,9 @@ type Graphs interface {
 type DeviceStatus struct {
 	Name     string
 	Template string
+	// Site is the device's place in the tree ("emea/fra1"), validated
+	// by config.CheckSite; empty: no site.
+	Site     string
 	Address  string
 	LastPoll time.Time
 	Duration time.Duration

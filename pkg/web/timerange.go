@@ -144,6 +144,7 @@ type view struct {
 	Device   string
 	Template string
 	Label    string
+	Site     string
 	Page     int
 	PerPage  int
 	Theme    string // graph images in the dark theme when "dark"
@@ -155,7 +156,7 @@ func (v view) values() url.Values {
 	if v.Range.End != "now" {
 		q.Set("end", v.Range.End)
 	}
-	for k, val := range map[string]string{"q": v.Q, "device": v.Device, "template": v.Template, "label": v.Label} {
+	for k, val := range map[string]string{"q": v.Q, "device": v.Device, "template": v.Template, "label": v.Label, "site": v.Site} {
 		if val != "" {
 			q.Set(k, val)
 		}
