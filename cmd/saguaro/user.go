@@ -27,6 +27,11 @@ const userUsage = `Usage:
   saguaro user disable|enable|delete NAME
   saguaro user token NAME [--name LABEL] [--expires 90d]
   saguaro user revoke NAME TOKEN_ID
+  saguaro user scope NAME                    show the devices and trees NAME may see
+  saguaro user scope NAME [--device GLOB]... [--tree GLOB]...
+                                             limit NAME to devices matching a device glob
+                                             or in a site matching a tree glob (replaces
+                                             the old limits); --clear lifts them
 
 Common flags: --data DIR (default: the configuration's data_dir), --config FILE.
 Without --password-stdin a random password is made and printed once.
@@ -48,11 +53,15 @@ func userCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
 	tokName := fs.String("name", "cli", "name of a new token")
 	expires := fs.String("expires", "", "token lifetime, e.g. 30d, 12w, 720h; empty: never")
+	var devGlobs, treeGlobs globList
+	fs.Var(&devGlobs, "device", "scope: a device-name glob such as core-* (repeat or separate by commas)")
+	fs.Var(&treeGlobs, "tree", "scope: a site-path glob such as emea or emea/* (repeat or separate by commas)")
+	clear := fs.Bool("clear", false, "scope: lift every limit")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return 2
 	}
-	want := map[string]int{"list": 0, "add": 1, "passwd": 1, "role": 2, "disable": 1, "enable": 1, "delete": 1, "token": 1, "revoke": 2}
+	want := map[string]int{"list": 0, "add": 1, "passwd": 1, "role": 2, "disable": 1, "enable": 1, "delete": 1, "token": 1, "revoke": 2, "scope": 1}
 	n, ok := want[sub]
 	if !ok {
 		fmt.Fprintf(stderr, "saguaro user: unknown subcommand %q\n%s", sub, userUsage)
@@ -164,6 +173,8 @@ func userCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 				return err
 			}
 			fmt.Fprintf(stdout, "token %d of %s revoked\n", id, pos[0])
+		case "scope":
+			return scopeCmd(store, pos[0], devGlobs, treeGlobs, *clear, stdout)
 		}
 		return nil
 	}()
@@ -172,6 +183,58 @@ func userCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// scopeCmd shows a user's scope, replaces it with the globs given, or
+// clears it.
+func scopeCmd(store *auth.Store, user string, devs, trees []string, clear bool, w io.Writer) error {
+	switch {
+	case clear && len(devs)+len(trees) > 0:
+		return errors.New("--clear takes no --device or --tree")
+	case clear:
+		if err := store.SetScope(user, auth.Scope{}); err != nil {
+			return err
+		}
+	case len(devs)+len(trees) > 0:
+		if err := store.SetScope(user, auth.Scope{Devices: devs, Trees: trees}); err != nil {
+			return err
+		}
+	}
+	sc, err := store.Scope(user)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%s sees %s\n", user, describeScope(sc))
+	return nil
+}
+
+// describeScope says what a scope lets through, in one line.
+func describeScope(sc auth.Scope) string {
+	if sc.Unrestricted() {
+		return "every device"
+	}
+	var parts []string
+	if len(sc.Devices) > 0 {
+		parts = append(parts, "devices "+strings.Join(sc.Devices, " "))
+	}
+	if len(sc.Trees) > 0 {
+		parts = append(parts, "sites "+strings.Join(sc.Trees, " ")+" (and below)")
+	}
+	return strings.Join(parts, "; ")
+}
+
+// globList is a repeatable flag whose values may also be comma-separated.
+type globList []string
+
+func (g *globList) String() string { return strings.Join(*g, ",") }
+
+func (g *globList) Set(v string) error {
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			*g = append(*g, p)
+		}
+	}
+	return nil
 }
 
 // parseInterleaved parses flags that may come before or after the
@@ -197,7 +260,7 @@ func listUsers(store *auth.Store, w io.Writer) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "USER\tROLE\tSTATE\tCREATED\tTOKENS")
+	fmt.Fprintln(tw, "USER\tROLE\tSTATE\tCREATED\tSCOPE\tTOKENS")
 	now := time.Now()
 	for _, u := range users {
 		toks, err := store.Tokens(u.Name)
@@ -218,7 +281,22 @@ func listUsers(store *auth.Store, w io.Writer) error {
 		if u.Disabled {
 			st = "disabled"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Name, u.Role, st, u.Created.Format("2006-01-02"), strings.Join(ts, " "))
+		sc, err := store.Scope(u.Name)
+		if err != nil {
+			return err
+		}
+		scope := "all"
+		if !sc.Unrestricted() {
+			var ps []string
+			for _, p := range sc.Devices {
+				ps = append(ps, "device:"+p)
+			}
+			for _, p := range sc.Trees {
+				ps = append(ps, "tree:"+p)
+			}
+			scope = strings.Join(ps, ",")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.Name, u.Role, st, u.Created.Format("2006-01-02"), scope, strings.Join(ts, " "))
 	}
 	return tw.Flush()
 }

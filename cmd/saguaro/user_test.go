@@ -90,6 +90,59 @@ func TestUserCommand(t *testing.T) {
 	}
 }
 
+// TestUserScope: `saguaro user scope` shows, replaces and clears the
+// device and tree globs of a user, as the auth store reads them.
+func TestUserScope(t *testing.T) {
+	dir := t.TempDir()
+	user := func(args ...string) (int, string, string) {
+		var out, errb bytes.Buffer
+		code := userCmd(append(args, "--data", dir), strings.NewReader(""), &out, &errb)
+		return code, out.String(), errb.String()
+	}
+	if code, _, errs := user("add", "vera"); code != 0 {
+		t.Fatal(errs)
+	}
+	if code, out, _ := user("scope", "vera"); code != 0 || out != "vera sees every device\n" {
+		t.Errorf("scope of a new user: %d %q", code, out)
+	}
+	code, out, errs := user("scope", "vera", "--tree", "emea/*", "--device", "core-*,edge-?", "--tree", "amer")
+	if code != 0 || out != "vera sees devices core-* edge-?; sites amer emea/* (and below)\n" {
+		t.Errorf("set scope: %d %q %q", code, out, errs)
+	}
+	store, err := auth.Open(filepath.Join(dir, stateDBName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := store.Scope("vera")
+	store.Close()
+	if err != nil || !sc.Allow("x", "emea/fra1") || !sc.Allow("core-1") || sc.Allow("x", "apac") || sc.Allow("x") {
+		t.Errorf("stored scope %+v (%v)", sc, err)
+	}
+	if code, out, _ := user("list"); code != 0 || !strings.Contains(out, "device:core-*,device:edge-?,tree:amer,tree:emea/*") {
+		t.Errorf("list shows no scope: %q", out)
+	}
+	// A new set replaces the old one.
+	if code, out, _ := user("scope", "vera", "--tree", "apac"); code != 0 || out != "vera sees sites apac (and below)\n" {
+		t.Errorf("replace scope: %d %q", code, out)
+	}
+	for _, tc := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"scope", "vera", "--clear", "--tree", "x"}, "--clear takes no"},
+		{[]string{"scope", "vera", "--tree", "[a"}, "tree pattern 1"},
+		{[]string{"scope", "nobody", "--tree", "a"}, "not found"},
+		{[]string{"scope", "nobody"}, "not found"},
+	} {
+		if code, _, errs := user(tc.args...); code != 1 || !strings.Contains(errs, tc.msg) {
+			t.Errorf("%v: %d %q, want 1 with %q", tc.args, code, errs, tc.msg)
+		}
+	}
+	if code, out, _ := user("scope", "vera", "--clear"); code != 0 || out != "vera sees every device\n" {
+		t.Errorf("clear scope: %d %q", code, out)
+	}
+}
+
 // TestOpenAuthBootstrap: the first start makes the admin and its
 // password file; a second start leaves both alone.
 func TestOpenAuthBootstrap(t *testing.T) {
