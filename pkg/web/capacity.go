@@ -71,10 +71,11 @@ func (s *Server) capacity(c echo.Context) (capacityReport, error) {
 	if err != nil {
 		return rep, err
 	}
-	list, _, err := s.visible(c)
+	list, devs, err := s.visible(c)
 	if err != nil {
 		return rep, err
 	}
+	f.sites = siteIndex(devs)
 	var todo []graphs.Info
 	for _, g := range list {
 		if fc.HasForecast(g.Template) && f.match(g) {
@@ -184,14 +185,14 @@ func (s *Server) capacityPage(c echo.Context) error {
 		return err
 	}
 	f, _ := readFilter(c)
-	v := view{Path: "/capacity", Range: rep.Range, Q: f.q, Device: f.device, Template: f.template, Label: f.label, PerPage: defaultPerPage, Theme: themeOf(c)}
+	v := view{Path: "/capacity", Range: rep.Range, Q: f.q, Device: f.device, Template: f.template, Label: f.label, Site: f.site, PerPage: defaultPerPage, Theme: themeOf(c)}
 	q := url.Values{}
 	q.Set("format", "csv")
 	q.Set("start", rep.Range.Start)
 	if rep.Range.End != "now" {
 		q.Set("end", rep.Range.End)
 	}
-	for k, val := range map[string]string{"q": f.q, "device": f.device, "template": f.template, "label": f.label} {
+	for k, val := range map[string]string{"q": f.q, "device": f.device, "template": f.template, "label": f.label, "site": f.site} {
 		if val != "" {
 			q.Set(k, val)
 		}

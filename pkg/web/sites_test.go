@@ -193,6 +193,14 @@ func TestSiteAPI(t *testing.T) {
 	if r.Paging.Total != 2 || r.Graphs[0].Device != "rtr-000" || r.Graphs[0].Site != "emea/fra1" || r.Graphs[1].Device != "rtr-004" {
 		t.Errorf("graphs site=emea/fra1&template=cpu: %+v", r)
 	}
+	// The capacity report narrows to a site too: a disk and a memory
+	// forecast per device.
+	if _, _, body := env.do(t, "GET", "/api/v1/capacity?site=emea&start=-7d", auth.RoleViewer, nil); !strings.Contains(body, `"graphs":6,`) || strings.Contains(body, `"device":"rtr-002"`) {
+		t.Errorf("capacity site=emea: %.300s", body)
+	}
+	if _, _, body := env.do(t, "GET", "/capacity?site=amer", auth.RoleViewer, nil); strings.Count(body, "<tr><td>") != 2 || !strings.Contains(body, "site=amer") {
+		t.Errorf("capacity page site=amer: %d rows", strings.Count(body, "<tr><td>"))
+	}
 	for _, p := range []string{"/api/v1/graphs?site=emea//x", "/api/v1/devices?site=%2Femea"} {
 		if code, _, body := env.do(t, "GET", p, auth.RoleViewer, nil); code != 400 || !strings.Contains(body, `"field":"site"`) {
 			t.Errorf("%s: %d %s, want 400 on site", p, code, body)
@@ -278,3 +286,29 @@ func TestTreeScopeSeries(t *testing.T) {
 type staticDevices []DeviceStatus
 
 func (d staticDevices) Devices() []DeviceStatus { return slices.Clone(d) }
+
+// TestOpenAPISite: the description served names the site filter of both
+// lists and the site field of graphs and devices.
+func TestOpenAPISite(t *testing.T) {
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Parameters []struct{ Name, In string }
+		}
+		Components struct {
+			Schemas map[string]struct{ Properties map[string]any }
+		}
+	}
+	if err := json.Unmarshal(openAPIDoc, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/graphs", "/devices"} {
+		if !slices.ContainsFunc(doc.Paths[p]["get"].Parameters, func(x struct{ Name, In string }) bool { return x.Name == "site" && x.In == "query" }) {
+			t.Errorf("GET %s: no site parameter in openapi.json", p)
+		}
+	}
+	for _, s := range []string{"Graph", "Device", "DeviceConfig"} {
+		if _, ok := doc.Components.Schemas[s].Properties["site"]; !ok {
+			t.Errorf("schema %s: no site property", s)
+		}
+	}
+}
