@@ -310,3 +310,46 @@ func TestBrowser(t *testing.T) {
 	step(t, ctx, "logout", chromedp.Click(`form[action="/logout"] button`), chromedp.WaitVisible("#username"))
 	step(t, ctx, "after logout", chromedp.Navigate(base+"/account"), chromedp.WaitVisible("#username"))
 }
+
+// TestBrowserSites: the tree of sites in Chromium: sites closed at first
+// with their counts, a site opens and narrows the grid, a site below it
+// narrows it further; screenshots of each.
+func TestBrowserSites(t *testing.T) {
+	ctx := newBrowser(t)
+	m := newManyGraphs(t, 10, 4)
+	// Two sites of one level below a region each, and devices without a site.
+	env := newTestEnvWith(t, m, sitedDevices{manyDevices{m}, []string{"emea/fra1", "amer/nyc1", "emea/fra1", "amer/nyc1", ""}})
+	base := env.ts.URL
+	shots := artifactDir(t)
+	step(t, ctx, "log in", chromedp.Navigate(base+"/"), chromedp.WaitVisible("#username"),
+		chromedp.SendKeys("#username", "admin1"), chromedp.SendKeys("#password", testPassword),
+		chromedp.Click("#login"), chromedp.WaitVisible("#grid"))
+	waitJS(t, ctx, "thumbnails", `Array.from(document.querySelectorAll('#grid img')).every(i => i.complete && i.naturalWidth > 0)`)
+	order := eval[string](t, ctx, `Array.from(document.querySelectorAll('.devices > li')).map(li => li.dataset.site || li.id).join(' ')`)
+	// Sites by name, then the devices without a site.
+	if want := "amer emea device-rtr-004 device-rtr-009"; order != want {
+		t.Errorf("top of the tree: %q, want %q", order, want)
+	}
+	if open := eval[int](t, ctx, `document.querySelectorAll('li.site > details[open]').length`); open != 0 {
+		t.Errorf("%d sites open before any choice", open)
+	}
+	if got := eval[string](t, ctx, `document.querySelector('li[data-site="emea"] > details > summary .count').textContent`); got != "16" {
+		t.Errorf("emea counts %s graphs, want 16", got)
+	}
+	screenshot(t, ctx, shots, "10-sites-home")
+
+	step(t, ctx, "site emea", chromedp.Click(`li[data-site="emea"] > details > summary > a`))
+	waitJS(t, ctx, "site filter", `location.search.includes('site=emea') && document.querySelectorAll('#grid img').length === 16`)
+	if !eval[bool](t, ctx, `document.querySelector('li[data-site="emea"] > details').open && !document.querySelector('li[data-site="amer"] > details').open`) {
+		t.Error("site=emea does not open emea alone")
+	}
+	waitJS(t, ctx, "emea thumbnails", `Array.from(document.querySelectorAll('#grid img')).every(i => i.complete && i.naturalWidth > 0)`)
+	screenshot(t, ctx, shots, "11-site-emea")
+
+	step(t, ctx, "site emea/fra1", chromedp.Click(`li[data-site="emea/fra1"] > details > summary > a`))
+	waitJS(t, ctx, "fra1 filter", `location.search.includes('site=emea%2Ffra1') && document.querySelectorAll('#grid img').length === 16 && document.querySelector('#device-rtr-000') && document.querySelector('#device-rtr-000').offsetParent !== null`)
+	step(t, ctx, "device in fra1", chromedp.Click(`#device-rtr-005 summary a`))
+	waitJS(t, ctx, "device filter", `location.search.includes('device=rtr-005') && !location.search.includes('site=') && document.querySelectorAll('#grid img').length === 4 && document.querySelector('li[data-site="emea/fra1"] > details').open`)
+	waitJS(t, ctx, "device thumbnails", `Array.from(document.querySelectorAll('#grid img')).every(i => i.complete && i.naturalWidth > 0)`)
+	screenshot(t, ctx, shots, "12-site-device")
+}
