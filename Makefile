@@ -4,6 +4,8 @@ GO      ?= go
 BIN     := bin/saguaro
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
+# gosnmp formats debug text for every packet unless built without it.
+BUILD_TAGS := gosnmp_nodebug
 # Debian packages the tests use: a real SNMP agent and tools, rrdtool as
 # the oracle for RRD arithmetic, nginx for a real stub_status page,
 # chromium for the browser tests of the web UI.
@@ -15,7 +17,7 @@ GOTEST_FLAGS ?= -count=1 -timeout 40m
 all: build
 
 build:
-	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/saguaro
+	$(GO) build -tags $(BUILD_TAGS) -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/saguaro
 
 run: build
 	@./templates/agent/ensure-snmpd.sh ./data/snmpd
