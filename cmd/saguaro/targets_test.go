@@ -21,6 +21,7 @@ import (
 	"github.com/saguaro-monitoring/saguaro/graphs"
 	"github.com/saguaro-monitoring/saguaro/pkg/config"
 	"github.com/saguaro-monitoring/saguaro/pkg/metric"
+	"github.com/saguaro-monitoring/saguaro/pkg/nginxtest"
 	"github.com/saguaro-monitoring/saguaro/pkg/snmpdtest"
 	"github.com/saguaro-monitoring/saguaro/poller"
 	"github.com/saguaro-monitoring/saguaro/storage"
@@ -43,7 +44,7 @@ func TestBuiltinTemplatesAgainstRealSources(t *testing.T) {
 		check   func(t *testing.T, first, second []metric.Sample)
 	}{
 		{name: "nginx-status", device: func(t *testing.T) string {
-			base := startNginx(t)
+			base := nginxtest.Start(t)
 			nginxBase = base
 			return fmt.Sprintf("{name: web1, template: nginx-status, http: {url: %q}}", base+"/stub")
 		}, traffic: func(t *testing.T) { hit(t, nginxBase+"/", 5) },
@@ -338,38 +339,6 @@ func freeTCPAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// startNginx runs Debian's nginx with stub_status at /stub.
-func startNginx(t *testing.T) string {
-	requireBinary(t, "/usr/sbin/nginx", "nginx-light")
-	dir, addr := t.TempDir(), freeTCPAddr(t)
-	conf := fmt.Sprintf(`daemon off;
-master_process off;
-worker_processes 1;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path %[1]s/body;
-  proxy_temp_path %[1]s/proxy;
-  fastcgi_temp_path %[1]s/fastcgi;
-  uwsgi_temp_path %[1]s/uwsgi;
-  scgi_temp_path %[1]s/scgi;
-  server {
-    listen %[2]s;
-    location = /stub { stub_status; }
-    location / { return 200 "hello\n"; }
-  }
-}
-`, dir, addr)
-	cp := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(cp, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	startDaemon(t, "nginx", dir, addr, "/usr/sbin/nginx", "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", cp)
-	return "http://" + addr
-}
-
 // startApache runs Debian's apache2 (event MPM) with mod_status at
 // /server-status and ExtendedStatus on.
 func startApache(t *testing.T) string {
@@ -483,7 +452,7 @@ func TestBuiltinGraphsFromRealPolls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := startNginx(t)
+	base := nginxtest.Start(t)
 	var mu sync.Mutex
 	var k, items, sent int64
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

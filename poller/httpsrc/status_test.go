@@ -3,101 +3,18 @@ package httpsrc
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/saguaro-monitoring/saguaro/pkg/metric"
+	"github.com/saguaro-monitoring/saguaro/pkg/nginxtest"
 )
 
-// startNginx runs Debian's nginx on a free loopback port with stub_status
-// at /stub and "hello" elsewhere, stopped by PID when the test ends.
-func startNginx(t *testing.T) string {
-	t.Helper()
-	bin, err := exec.LookPath("nginx")
-	if err != nil {
-		if bin = "/usr/sbin/nginx"; !fileExists(bin) {
-			if os.Getenv("CI") != "" {
-				t.Fatal("nginx not found; install it with: apt-get install -y nginx-light")
-			}
-			t.Skip("nginx not found (apt-get install -y nginx-light); skipping outside CI")
-		}
-	}
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	dir := t.TempDir()
-	conf := fmt.Sprintf(`daemon off;
-master_process off;
-worker_processes 1;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path %[1]s/body;
-  proxy_temp_path %[1]s/proxy;
-  fastcgi_temp_path %[1]s/fastcgi;
-  uwsgi_temp_path %[1]s/uwsgi;
-  scgi_temp_path %[1]s/scgi;
-  server {
-    listen %[2]s;
-    location = /stub { stub_status; }
-    location / { return 200 "hello\n"; }
-  }
-}
-`, dir, addr)
-	cp := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(cp, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", cp)
-	out, _ := os.Create(filepath.Join(dir, "stdout.log"))
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); out.Close(); close(done) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(3 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	})
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		select {
-		case <-done:
-			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			t.Fatalf("nginx exited: %s", log)
-		default:
-		}
-		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
-			c.Close()
-			return "http://" + addr
-		}
-	}
-	t.Fatal("nginx did not listen within 10s")
-	return ""
-}
-
-func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
-
 func TestNginxStubStatus(t *testing.T) {
-	base := startNginx(t)
+	base := nginxtest.Start(t)
 	c := mustNew(t, Config{Device: "web1", URL: base + "/stub", Format: FormatNginx})
 	s1, err := c.Poll(t.Context(), time.Now())
 	if err != nil {
