@@ -8,8 +8,10 @@ import (
 )
 
 // Scope limits which devices a user may see. Patterns are path.Match globs
-// ("core-*", "rtr-[ab]?"); '*' does not cross '/', so a tree glob
-// "site-a/*" covers one level. An empty Scope allows everything.
+// ("core-*", "rtr-[ab]?"); '*' does not cross '/'. The web server passes a
+// device's site and every site above it as its trees, so the tree glob
+// "emea" covers all of emea at any depth and "emea/*" everything below its
+// first level. An empty Scope allows everything.
 type Scope struct {
 	Devices []string // device-name globs
 	Trees   []string // tree-path globs; a device in a matching tree is allowed
