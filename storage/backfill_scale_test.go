@@ -342,6 +342,9 @@ func TestBackfillConcurrentImport(t *testing.T) {
 }
 
 func testBackfill(t *testing.T, workers int) {
+	if testing.Short() {
+		t.Skip("imports 30 days of history for 20 series")
+	}
 	p := backfillPlan{series: 20, days: 30, step: 5 * time.Minute, liveDays: 1, workers: workers, batch: 500, rawCheck: 20}
 	p.check(t)
 	dir := t.TempDir()
