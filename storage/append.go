@@ -326,6 +326,16 @@ func (db *DB) commit(ctx context.Context, outs []out) error {
 		return nil
 	}
 	n := len(db.tiers) + 1
+	// Appends and compaction of an archive exclude each other (see
+	// compact); locks are taken in archive order, compaction takes one.
+	for i := range n {
+		db.compactMu[i].RLock()
+	}
+	defer func() {
+		for i := range n {
+			db.compactMu[i].RUnlock()
+		}
+	}()
 	apps := make([]storage.Appender, n)
 	var errs []error
 	nerr, expired := 0, 0

@@ -348,7 +348,15 @@ func testBackfill(t *testing.T, workers int) {
 	p := backfillPlan{series: 20, days: 30, step: 5 * time.Minute, liveDays: 1, workers: workers, batch: 500, rawCheck: 20}
 	p.check(t)
 	dir := t.TempDir()
-	db := openTest(t, dir)
+	// Compaction every 50 ms runs it many times during the import, beside
+	// the importers' appends, as the minutely one does during a long one.
+	o := DefaultOptions(dir)
+	o.CompactInterval = 50 * time.Millisecond
+	db, err := Open(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
 	ingestLive(t, db, p)
 	importHistory(t, db, p)
 	verify := func(t *testing.T, db *DB) {

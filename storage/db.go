@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -78,6 +79,9 @@ type DB struct {
 	jnl journal
 
 	createMu []sync.Mutex // per archive, see commit
+	// compactMu, per archive, keeps appends and compaction apart: commits
+	// hold it shared, compaction exclusively (see compact).
+	compactMu []sync.RWMutex
 
 	closing atomic.Bool
 	closed  atomic.Bool  // set while inflight is held exclusively
@@ -228,6 +232,7 @@ func Open(o Options) (*DB, error) {
 		db.shards[i] = sh
 	}
 	db.createMu = make([]sync.Mutex, len(o.Tiers)+1)
+	db.compactMu = make([]sync.RWMutex, len(o.Tiers)+1)
 	db.m = newDBMetrics(db, o.Registerer)
 	ok := false
 	defer func() {
@@ -335,7 +340,7 @@ func openTSDB(dir, name string, retention, step time.Duration, o Options) (*tsdb
 		reg = prometheus.WrapRegistererWith(prometheus.Labels{"archive": name}, o.Registerer)
 	}
 	log := o.Logger.With("archive", name)
-	db, err := tsdb.Open(dir, log, reg, to, nil)
+	db, err := openArchive(dir, log, reg, to)
 	if err != nil {
 		// A damaged block must not take the whole archive down: move it
 		// aside, say so, and open the rest.
@@ -344,10 +349,21 @@ func openTSDB(dir, name string, retention, step time.Duration, o Options) (*tsdb
 			return nil, fmt.Errorf("open %s archive in %s: %w", name, dir, err)
 		}
 		log.Error("storage_blocks_quarantined", "blocks", strings.Join(moved, ", "), "err", err)
-		if db, err = tsdb.Open(dir, log, reg, to, nil); err != nil {
+		if db, err = openArchive(dir, log, reg, to); err != nil {
 			return nil, fmt.Errorf("open %s archive in %s after moving damaged blocks to %s: %w", name, dir, strings.Join(moved, ", "), err)
 		}
 	}
+	return db, nil
+}
+
+// openArchive opens one tsdb with its automatic compaction off: DB.compact
+// runs it, apart from appends.
+func openArchive(dir string, log *slog.Logger, reg prometheus.Registerer, to *tsdb.Options) (*tsdb.DB, error) {
+	db, err := tsdb.Open(dir, log, reg, to, nil)
+	if err != nil {
+		return nil, err
+	}
+	db.DisableCompactions()
 	return db, nil
 }
 
@@ -427,15 +443,41 @@ func (db *DB) closeTSDBs() error {
 	return errors.Join(errs...)
 }
 
+// compact runs each archive's compaction with appends to it held off.
+// tsdb's own background compaction runs beside appends; when writes land
+// behind the head (a backfill) while the out-of-order head is being
+// written into blocks, the oldest out-of-order chunks of a series were
+// lost in tests with concurrent importers (TestBackfillConcurrentImport).
+// tsdb's automatic compaction is therefore off and done here, exclusively.
+func (db *DB) compact() {
+	for i, a := range db.archives() {
+		db.compactMu[i].Lock()
+		err := a.Compact(context.Background())
+		db.compactMu[i].Unlock()
+		if err != nil {
+			db.log.Error("storage_compaction_failed", "archive", db.archiveName(i), "err", err)
+		}
+		select {
+		case <-db.stop:
+			return
+		default:
+		}
+	}
+}
+
 // background writes checkpoints at the configured interval.
 func (db *DB) background() {
 	defer close(db.done)
 	tk := time.NewTicker(db.opts.CheckpointInterval)
 	defer tk.Stop()
+	ctk := time.NewTicker(db.opts.CompactInterval)
+	defer ctk.Stop()
 	for {
 		select {
 		case <-db.stop:
 			return
+		case <-ctk.C:
+			db.compact()
 		case <-db.ckptc:
 			if err := db.checkpoint(); err != nil {
 				db.log.Error("storage_checkpoint_failed", "err", err)

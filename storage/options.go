@@ -46,6 +46,9 @@ type Options struct {
 	// CheckpointInterval is how often the per-series state is written so
 	// that the state journal stays short; default 5 minutes.
 	CheckpointInterval time.Duration
+	// CompactInterval is how often the archives' heads are checked for
+	// data ready to be written into blocks; default 1 minute.
+	CompactInterval time.Duration
 }
 
 const day = 24 * time.Hour
@@ -63,6 +66,7 @@ func DefaultOptions(dir string) Options {
 			{Step: day, Retention: 10 * 365 * day, XFF: 0.5, CFs: DefaultCFs},
 		},
 		CheckpointInterval: 5 * time.Minute,
+		CompactInterval:    time.Minute,
 	}
 }
 
@@ -88,6 +92,9 @@ func (o Options) withDefaults() (Options, error) {
 	if o.CheckpointInterval == 0 {
 		o.CheckpointInterval = d.CheckpointInterval
 	}
+	if o.CompactInterval == 0 {
+		o.CompactInterval = d.CompactInterval
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -97,6 +104,12 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.RawRetention < 0 {
 		errs = append(errs, fmt.Errorf("raw retention: %v is negative", o.RawRetention))
+	}
+	if o.CheckpointInterval < 0 {
+		errs = append(errs, fmt.Errorf("checkpoint interval: %v is negative", o.CheckpointInterval))
+	}
+	if o.CompactInterval < 0 {
+		errs = append(errs, fmt.Errorf("compact interval: %v is negative", o.CompactInterval))
 	}
 	if o.Step < time.Second || o.Step%time.Second != 0 {
 		errs = append(errs, fmt.Errorf("step: %v is not a whole number of seconds", o.Step))
