@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/saguaro-monitoring/saguaro/pkg/config"
+	"github.com/saguaro-monitoring/saguaro/pkg/metric"
 	"github.com/saguaro-monitoring/saguaro/storage"
 )
 
@@ -14,7 +15,12 @@ func storageOptions(cfg *config.Config) storage.Options {
 	if len(cfg.Storage.Tiers) > 0 {
 		o.Tiers = nil
 		for _, t := range cfg.Storage.Tiers {
-			o.Tiers = append(o.Tiers, storage.Tier{Step: t.Step, Retention: t.Retention, XFF: t.XFF})
+			st := storage.Tier{Step: t.Step, Retention: t.Retention, XFF: t.XFF}
+			for _, name := range t.CFs {
+				cf, _ := metric.ParseCF(name) // validated with the configuration
+				st.CFs = append(st.CFs, cf)
+			}
+			o.Tiers = append(o.Tiers, st)
 		}
 	}
 	return o

@@ -68,6 +68,9 @@ type Tier struct {
 	Step      time.Duration `mapstructure:"step"`
 	Retention time.Duration `mapstructure:"retention"`
 	XFF       float64       `mapstructure:"xff"`
+	// CFs are the consolidation functions the tier keeps (AVERAGE, MIN,
+	// MAX, LAST); empty keeps AVERAGE and MAX, as Cacti's profiles do.
+	CFs []string `mapstructure:"cfs"`
 }
 
 // Auth sets how people and scripts sign in (see docs/auth.md).

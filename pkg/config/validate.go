@@ -1,6 +1,8 @@
 package config
 
 import (
+	"github.com/saguaro-monitoring/saguaro/pkg/metric"
+
 	"errors"
 	"fmt"
 	"net"
@@ -97,6 +99,17 @@ func (c *Config) Validate() error {
 		}
 		if t.XFF < 0 || t.XFF >= 1 {
 			add(p+".xff", "must be in [0, 1), got %v", t.XFF)
+		}
+		seenCF := map[metric.CF]bool{}
+		for j, name := range t.CFs {
+			cf, err := metric.ParseCF(name)
+			switch {
+			case err != nil:
+				add(fmt.Sprintf("%s.cfs[%d]", p, j), "%v", err)
+			case seenCF[cf]:
+				add(fmt.Sprintf("%s.cfs[%d]", p, j), "%s is listed twice", cf)
+			}
+			seenCF[cf] = true
 		}
 		if i > 0 && t.Step <= c.Storage.Tiers[i-1].Step {
 			add(p+".step", "tiers must be ordered by growing step")
