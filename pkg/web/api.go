@@ -62,11 +62,7 @@ func (s *Server) apiGraphs(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	page, err := intParam(c, "page", 1, 1, 1_000_000)
-	if err != nil {
-		return err
-	}
-	per, err := intParam(c, "per_page", maxAPIPage, 1, maxAPIPage)
+	page, per, err := readPaging(c, maxAPIPage, maxAPIPage)
 	if err != nil {
 		return err
 	}
@@ -223,21 +219,10 @@ func (s *Server) apiAdHoc(c echo.Context) error {
 // graphOptions reads start, end, width, height and theme, saying which
 // one is wrong and why.
 func (s *Server) graphOptions(c echo.Context) (graphs.Options, error) {
-	now := s.now()
-	o := graphs.Options{From: now.Add(-24 * time.Hour), To: now, Width: defaultWidth, Height: defaultHeight}
+	o := graphs.Options{Width: defaultWidth, Height: defaultHeight}
 	var err error
-	if v := c.QueryParam("start"); v != "" {
-		if o.From, err = parseTime(v, now); err != nil {
-			return o, badParam("start", "%v", err)
-		}
-	}
-	if v := c.QueryParam("end"); v != "" {
-		if o.To, err = parseTime(v, now); err != nil {
-			return o, badParam("end", "%v", err)
-		}
-	}
-	if !o.From.Before(o.To) {
-		return o, badParam("start", "start (%s) must be before end (%s)", o.From.UTC().Format(time.RFC3339), o.To.UTC().Format(time.RFC3339))
+	if o.From, o.To, err = s.readRange(c); err != nil {
+		return o, err
 	}
 	if o.Width, err = intParam(c, "width", o.Width, minWidth, maxWidth); err != nil {
 		return o, err
@@ -315,11 +300,7 @@ func (s *Server) apiDevices(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	page, err := intParam(c, "page", 1, 1, 1_000_000)
-	if err != nil {
-		return err
-	}
-	per, err := intParam(c, "per_page", maxAPIPage, 1, maxAPIPage)
+	page, per, err := readPaging(c, maxAPIPage, maxAPIPage)
 	if err != nil {
 		return err
 	}

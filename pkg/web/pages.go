@@ -218,12 +218,13 @@ func readFilter(c echo.Context) (filter, error) {
 	return f, err
 }
 
-// readPaging reads page (1-based) and per_page.
-func readPaging(c echo.Context) (page, per int, err error) {
+// readPaging reads page (1-based) and per_page (defPer when absent, at
+// most maxPer).
+func readPaging(c echo.Context, defPer, maxPer int) (page, per int, err error) {
 	if page, err = intParam(c, "page", 1, 1, 1_000_000); err != nil {
 		return
 	}
-	per, err = intParam(c, "per_page", defaultPerPage, 1, maxPerPage)
+	per, err = intParam(c, "per_page", defPer, 1, maxPer)
 	return
 }
 
@@ -272,7 +273,7 @@ func (s *Server) home(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	page, per, err := readPaging(c)
+	page, per, err := readPaging(c, defaultPerPage, maxPerPage)
 	if err != nil {
 		return err
 	}

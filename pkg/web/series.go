@@ -184,11 +184,7 @@ func (s *Server) apiSeries(c echo.Context) error {
 	if len(matches) > maxSelectors {
 		return badParam("match[]", "%d selectors; at most %d", len(matches), maxSelectors)
 	}
-	page, err := intParam(c, "page", 1, 1, 1_000_000)
-	if err != nil {
-		return err
-	}
-	per, err := intParam(c, "per_page", defaultSeriesPer, 1, maxAPIPage)
+	page, per, err := readPaging(c, defaultSeriesPer, maxAPIPage)
 	if err != nil {
 		return err
 	}
@@ -237,20 +233,8 @@ func (s *Server) exportQuery(c echo.Context) (metric.Query, error) {
 		return q, badParam("match", "%v", err)
 	}
 	q.Match = sel
-	now := s.now()
-	q.From, q.To = now.Add(-24*time.Hour), now
-	if v := c.QueryParam("start"); v != "" {
-		if q.From, err = parseTime(v, now); err != nil {
-			return q, badParam("start", "%v", err)
-		}
-	}
-	if v := c.QueryParam("end"); v != "" {
-		if q.To, err = parseTime(v, now); err != nil {
-			return q, badParam("end", "%v", err)
-		}
-	}
-	if !q.From.Before(q.To) {
-		return q, badParam("start", "start (%s) must be before end (%s)", q.From.UTC().Format(time.RFC3339), q.To.UTC().Format(time.RFC3339))
+	if q.From, q.To, err = s.readRange(c); err != nil {
+		return q, err
 	}
 	span := q.To.Sub(q.From)
 	if v := c.QueryParam("step"); v != "" {

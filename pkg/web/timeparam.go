@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/labstack/echo/v4"
 	"github.com/prometheus/common/model"
 )
 
@@ -37,4 +38,25 @@ func parseTime(s string, now time.Time) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("%q is not a time (use now, -1d, Unix seconds or RFC 3339)", s)
 	}
 	return t, nil
+}
+
+// readRange reads start and end (default: the last day), saying which one
+// is wrong and why.
+func (s *Server) readRange(c echo.Context) (from, to time.Time, err error) {
+	now := s.now()
+	from, to = now.Add(-24*time.Hour), now
+	if v := c.QueryParam("start"); v != "" {
+		if from, err = parseTime(v, now); err != nil {
+			return from, to, badParam("start", "%v", err)
+		}
+	}
+	if v := c.QueryParam("end"); v != "" {
+		if to, err = parseTime(v, now); err != nil {
+			return from, to, badParam("end", "%v", err)
+		}
+	}
+	if !from.Before(to) {
+		return from, to, badParam("start", "start (%s) must be before end (%s)", from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
+	}
+	return from, to, nil
 }
