@@ -21,7 +21,8 @@ func TestDamagedBlock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const polls = 5 * 60
+	// More than one and a half blocks, so that the head has one to write.
+	const polls = 2 * chunkRows
 	for k := 0; k <= polls; k++ {
 		mustAppend(t, db, gauge("g", "d", base.Add(time.Duration(k)*time.Minute), float64(k%10)))
 	}

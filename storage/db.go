@@ -314,6 +314,10 @@ func checkFormat(dir string) error {
 	return nil
 }
 
+// chunkRows is the number of steps in an archive's shortest block and the
+// number of values in a full chunk.
+const chunkRows = 480
+
 func openTSDB(dir, name string, retention, step time.Duration, o Options) (*tsdb.DB, error) {
 	to := tsdb.DefaultOptions()
 	to.RetentionDuration = retention.Milliseconds()
@@ -327,9 +331,15 @@ func openTSDB(dir, name string, retention, step time.Duration, o Options) (*tsdb
 	// Backfill and crash replay write behind the head: accept anything
 	// within the retention.
 	to.OutOfOrderTimeWindow = retention.Milliseconds()
-	// Coarse tiers get one row per series every step; size blocks so that
-	// each holds a useful number of rows.
-	minBlock := clampDur(120*step, 2*time.Hour, 31*day)
+	// Every archive gets one value per series per step. tsdb cuts a
+	// chunk at SamplesPerChunk values or at the block's end, whichever
+	// comes first, and each chunk costs ~30 bytes of header, checksum and
+	// index: blocks of chunkRows steps with chunks as long make that
+	// overhead a quarter of tsdb's default (120), which is most of what
+	// an idle series costs (BenchmarkDiskKinds: idle 0.58 -> 0.38 B/value,
+	// device-like mix 2.16 -> 2.00).
+	to.SamplesPerChunk = chunkRows
+	minBlock := clampDur(chunkRows*step, 2*time.Hour, 31*day)
 	minBlock = minBlock.Truncate(2 * time.Hour)
 	maxBlock := clampDur(retention/10, minBlock, 31*day)
 	maxBlock = maxBlock.Truncate(minBlock)
