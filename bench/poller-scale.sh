@@ -25,14 +25,15 @@
 # The service is stopped early (and the run says so) if its RSS passes MAX_RSS_MB, to protect a
 # shared machine.
 # Usage: [SIZES="2000 20000"] [PER_PORT=100] [DEAD=0.1] [SAMPLE=40] [INTERVAL=30s] [CYCLES=2]
-#        [SERVE=0] [MAX_RSS_MB=4000] [PORT_BASE=30000] [BENCHTIME=2s] [GOTAGS=] bench/poller-scale.sh
+#        [SERVE=0] [MAX_RSS_MB=4000] [PORT_BASE=30000] [BENCHTIME=2s] [GOTAGS=gosnmp_nodebug] bench/poller-scale.sh
 # The target figure is a 60 s interval; INTERVAL=30s (default) keeps the run short and asks
 # twice as much of the poller. With the defaults the run takes about four minutes; SERVE=1 adds
-# two intervals of the whole service per size. GOTAGS=gosnmp_nodebug builds the poller without
-# gosnmp's debug logging (whose arguments are formatted even with no logger set).
+# two intervals of the whole service per size. GOTAGS (default gosnmp_nodebug, as `make build`)
+# are the build tags of the service and the benchmarks: gosnmp_nodebug compiles out gosnmp's debug
+# logging (whose arguments are formatted even with no logger set); GOTAGS= measures it left in.
 set -euo pipefail
 SIZES=${SIZES:-"2000 20000"}; PER_PORT=${PER_PORT:-100}; DEAD=${DEAD:-0.1}; SAMPLE=${SAMPLE:-40}
-INTERVAL=${INTERVAL:-30s}; CYCLES=${CYCLES:-2}; GOTAGS=${GOTAGS:-}; SERVE=${SERVE:-0}; MAX_RSS_MB=${MAX_RSS_MB:-4000}; PORT_BASE=${PORT_BASE:-30000}; BENCHTIME=${BENCHTIME:-2s}
+INTERVAL=${INTERVAL:-30s}; CYCLES=${CYCLES:-2}; GOTAGS=${GOTAGS-gosnmp_nodebug}; SERVE=${SERVE:-0}; MAX_RSS_MB=${MAX_RSS_MB:-4000}; PORT_BASE=${PORT_BASE:-30000}; BENCHTIME=${BENCHTIME:-2s}
 HERE=$(cd "$(dirname "$0")" && pwd); REPO=$(cd "$HERE/.." && pwd)
 WALK=$REPO/poller/snmp/testdata/walks/net-snmp-host.walk
 for bin in snmpbulkwalk snmpget go bc curl python3; do
@@ -75,7 +76,7 @@ echo "# host: $(nproc) cores, loadavg $(cut -d' ' -f1-3 /proc/loadavg), $(date -
 
 echo "building saguaro..."
 SIM=("$TMP/saguaro" simulate)
-if ! (cd "$REPO" && timeout 300 go build -o "$TMP/saguaro" ./cmd/saguaro) > "$TMP/build.log" 2>&1; then
+if ! (cd "$REPO" && timeout 300 go build ${GOTAGS:+-tags "$GOTAGS"} -o "$TMP/saguaro" ./cmd/saguaro) > "$TMP/build.log" 2>&1; then
   echo "NOTE: cmd/saguaro does not build now (the service part is skipped):"; sed 's/^/  /' "$TMP/build.log" | head -5
   SERVE=0; SIM=()
 fi

@@ -13,9 +13,12 @@
 # and then Saguaro's poll of the default device template (BenchmarkPollDefaultTemplate,
 # BenchmarkPollParallel) for polls/s and CPU per poll.
 # Everything is bounded: REPS runs, `timeout` on every command, the agent killed by PID.
-# Usage: bench/poller.sh [REPS=30] [ROOT=.1.3.6.1.2.1] [MAXREP=25] [BENCHTIME=2s]
+# The benchmark binary is built with the tags of `make build` (GOTAGS, default gosnmp_nodebug:
+# gosnmp's per-packet debug formatting compiled out), so it measures the poller users run;
+# GOTAGS= measures it with the debug formatting left in.
+# Usage: [GOTAGS=gosnmp_nodebug] bench/poller.sh [REPS=30] [ROOT=.1.3.6.1.2.1] [MAXREP=25] [BENCHTIME=2s]
 set -euo pipefail
-REPS=${1:-30}; ROOT=${2:-.1.3.6.1.2.1}; MAXREP=${3:-25}; BENCHTIME=${4:-2s}
+REPS=${1:-30}; ROOT=${2:-.1.3.6.1.2.1}; MAXREP=${3:-25}; BENCHTIME=${4:-2s}; GOTAGS=${GOTAGS-gosnmp_nodebug}
 HERE=$(cd "$(dirname "$0")" && pwd); REPO=$(cd "$HERE/.." && pwd)
 for bin in /usr/sbin/snmpd snmpbulkwalk snmpget go python3 bc; do
   command -v "$bin" >/dev/null || { echo "missing $bin (apt-get install -y snmpd snmp bc python3; Go 1.26)" >&2; exit 1; }
@@ -33,7 +36,7 @@ rocommunity   public  127.0.0.1
 sysName       saguaro-bench-agent
 CONF
 mkdir -p "$TMP/persist"
-echo "# poller.sh REPS=$REPS ROOT=$ROOT MAXREP=$MAXREP BENCHTIME=$BENCHTIME  $(snmpd -v 2>/dev/null | grep -i version | tr -s ' ')  $(go version)"
+echo "# poller.sh REPS=$REPS ROOT=$ROOT MAXREP=$MAXREP BENCHTIME=$BENCHTIME GOTAGS=$GOTAGS  $(snmpd -v 2>/dev/null | grep -i version | tr -s ' ')  $(go version)"
 echo "# host: $(nproc) cores, loadavg $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ)"
 SNMP_PERSISTENT_DIR=$TMP/persist MIBS= /usr/sbin/snmpd -f -Lo -C -c "$TMP/snmpd.conf" >"$TMP/snmpd.log" 2>&1 &
 SNMPD_PID=$!
@@ -45,7 +48,7 @@ snmpget "${C[@]}" "$AGENT" .1.3.6.1.2.1.1.3.0 >/dev/null || { echo "snmpd did no
 echo "snmpd pid $SNMPD_PID on $AGENT"
 
 echo "building the poller's benchmark binary..."
-(cd "$REPO" && timeout 300 go test -c -o "$TMP/snmp.test" ./poller/snmp)
+(cd "$REPO" && timeout 300 go test -c ${GOTAGS:+-tags "$GOTAGS"} -o "$TMP/snmp.test" ./poller/snmp)
 
 agent_ticks() { awk '{print $14 + $15}' /proc/$SNMPD_PID/stat; }
 # user+sys clock ticks of this script's finished children
