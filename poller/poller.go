@@ -34,6 +34,10 @@ type Target struct {
 	Interval  time.Duration // between polls; must be positive
 	Timeout   time.Duration // of one poll; clamped below Interval
 	Collector Collector
+	// DeviceLimit bounds how many polls of the targets sharing this
+	// Device run at once (0: no bound). Targets of one device normally
+	// agree; when they do not, the smallest positive value applies.
+	DeviceLimit int
 }
 
 // Health series names, stored for every poll of every target with the
@@ -75,7 +79,8 @@ var ErrInvalidTarget = errors.New("invalid target")
 
 // Check reports every problem of a target list at once: empty or
 // duplicate names, missing collectors, non-positive intervals, negative
-// timeouts. Set ignores invalid targets; callers validate with Check first.
+// timeouts or device limits. Set ignores invalid targets; callers
+// validate with Check first.
 func Check(targets []Target) error {
 	var errs []error
 	seen := make(map[string]int, len(targets))
@@ -98,6 +103,9 @@ func Check(targets []Target) error {
 		}
 		if t.Timeout < 0 {
 			bad("timeout %v must not be negative", t.Timeout)
+		}
+		if t.DeviceLimit < 0 {
+			bad("device limit %d must not be negative", t.DeviceLimit)
 		}
 	}
 	return errors.Join(errs...)

@@ -21,8 +21,9 @@ type Scheduler struct {
 	log  *slog.Logger
 
 	limitMu    sync.Mutex
-	sem        chan struct{} // nil: no global limit
-	downAfter  int           // dead polls before backing off; 0: never
+	sem        chan struct{}     // nil: no global limit
+	devs       map[string]*slots // by device: its polls running and its limit
+	downAfter  int               // dead polls before backing off; 0: never
 	maxBackoff time.Duration
 
 	mu      sync.Mutex
@@ -42,7 +43,7 @@ func New(sink Sink, reg prometheus.Registerer, log *slog.Logger) *Scheduler {
 	if sink == nil {
 		sink = discard{}
 	}
-	s := &Scheduler{sink: sink, log: log, loops: map[string]*loop{},
+	s := &Scheduler{sink: sink, log: log, loops: map[string]*loop{}, devs: map[string]*slots{},
 		downAfter: DefaultDownAfter, maxBackoff: DefaultMaxBackoff}
 	register(reg, s, log)
 	return s
@@ -58,15 +59,18 @@ const (
 
 // SetLimit bounds how many polls run at once over all targets (0: no
 // bound). A poll that finds no free slot before its next tick is skipped
-// and counted as such.
+// and counted as such. Setting the limit it already has changes nothing
+// (a reload calls it every time); polls running when it changes finish
+// under the old limit.
 func (s *Scheduler) SetLimit(n int) {
 	s.limitMu.Lock()
 	defer s.limitMu.Unlock()
-	if n <= 0 {
+	switch {
+	case n <= 0:
 		s.sem = nil
-		return
+	case s.sem == nil || cap(s.sem) != n:
+		s.sem = make(chan struct{}, n)
 	}
-	s.sem = make(chan struct{}, n)
 }
 
 // SetBackoff sets when a dead target is backed off: after downAfter
@@ -79,10 +83,10 @@ func (s *Scheduler) SetBackoff(downAfter int, maxBackoff time.Duration) {
 	s.downAfter, s.maxBackoff = downAfter, maxBackoff
 }
 
-func (s *Scheduler) limits() (sem chan struct{}, downAfter int, maxBackoff time.Duration) {
+func (s *Scheduler) backoff() (downAfter int, maxBackoff time.Duration) {
 	s.limitMu.Lock()
 	defer s.limitMu.Unlock()
-	return s.sem, s.downAfter, s.maxBackoff
+	return s.downAfter, s.maxBackoff
 }
 
 // Set makes targets the polled set. Targets whose name is already polled
@@ -102,6 +106,7 @@ func (s *Scheduler) Set(targets []Target) {
 		}
 		valid[t.Name] = t
 	}
+	s.setDeviceLimits(valid)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for name, l := range s.loops {
@@ -154,6 +159,177 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	return nil
+}
+
+// setDeviceLimits gives every device of targets its slots with the
+// targets' DeviceLimit (the smallest positive one) and drops the slots of
+// devices no target names any more. A device that stays keeps its count of
+// running polls, so a new limit holds at once, for waiting polls too.
+func (s *Scheduler) setDeviceLimits(targets map[string]Target) {
+	limits := make(map[string]int)
+	for _, t := range targets {
+		if t.Device == "" {
+			continue
+		}
+		n, seen := limits[t.Device]
+		if !seen || (t.DeviceLimit > 0 && (n == 0 || t.DeviceLimit < n)) {
+			limits[t.Device] = t.DeviceLimit
+		}
+	}
+	s.limitMu.Lock()
+	defer s.limitMu.Unlock()
+	for dev := range s.devs {
+		if _, ok := limits[dev]; !ok {
+			delete(s.devs, dev)
+		}
+	}
+	for dev, n := range limits {
+		sl := s.devs[dev]
+		if sl == nil {
+			sl = &slots{}
+			s.devs[dev] = sl
+		}
+		sl.setLimit(n)
+	}
+}
+
+// deviceSlots returns the slots of device, nil when no target names it.
+func (s *Scheduler) deviceSlots(device string) *slots {
+	s.limitMu.Lock()
+	defer s.limitMu.Unlock()
+	return s.devs[device]
+}
+
+// slots counts the running polls of one device against its limit. Unlike
+// the global semaphore its limit changes in place: a reload neither
+// forgets the polls already running nor leaves waiting polls behind an
+// old limit. Waiters are the few targets of one device, so waking them
+// all when a slot frees costs little.
+type slots struct {
+	mu    sync.Mutex
+	limit int           // 0: no bound
+	used  int           // polls holding a slot
+	freed chan struct{} // closed when a slot frees or the limit grows; nil: nobody waits
+}
+
+// errStarved reports a poll that found no free slot before its next tick.
+var errStarved = errors.New("poller: no poll slot before the next tick")
+
+// acquire takes a slot, waiting until one frees, deadline fires or ctx
+// ends (errStarved or ctx's error).
+func (sl *slots) acquire(ctx context.Context, deadline func() <-chan time.Time) error {
+	for {
+		sl.mu.Lock()
+		if sl.limit <= 0 || sl.used < sl.limit {
+			sl.used++
+			sl.mu.Unlock()
+			return nil
+		}
+		if sl.freed == nil {
+			sl.freed = make(chan struct{})
+		}
+		freed := sl.freed
+		sl.mu.Unlock()
+		select {
+		case <-freed:
+		case <-deadline():
+			return errStarved
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (sl *slots) release() {
+	sl.mu.Lock()
+	defer sl.mu.Unlock()
+	sl.used--
+	sl.wakeLocked()
+}
+
+func (sl *slots) setLimit(n int) {
+	sl.mu.Lock()
+	defer sl.mu.Unlock()
+	if n == sl.limit {
+		return
+	}
+	grows := n <= 0 || (sl.limit > 0 && n > sl.limit)
+	sl.limit = n
+	if grows {
+		sl.wakeLocked()
+	}
+}
+
+func (sl *slots) wakeLocked() {
+	if sl.freed != nil {
+		close(sl.freed)
+		sl.freed = nil
+	}
+}
+
+// held is what a poll holds while it runs.
+type held struct {
+	dev *slots
+	sem chan struct{}
+}
+
+func (h held) release() {
+	if h.dev != nil {
+		h.dev.release()
+	}
+	if h.sem != nil {
+		<-h.sem
+	}
+}
+
+// acquire takes a slot of t's device, then one of the global limit,
+// waiting for them at most until nextTick (errStarved) or until ctx ends.
+// The device's slot comes first: a poll waiting for its device must not
+// sit on a global slot that polls of other devices could use.
+func (s *Scheduler) acquire(ctx context.Context, t Target, nextTick time.Time) (held, error) {
+	var h held
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	// The timer is made only when a poll has to wait.
+	deadline := func() <-chan time.Time {
+		if timer == nil {
+			timer = time.NewTimer(time.Until(nextTick))
+		}
+		return timer.C
+	}
+	if dev := s.deviceSlots(t.Device); dev != nil {
+		if err := dev.acquire(ctx, deadline); err != nil {
+			return h, err
+		}
+		h.dev = dev
+	}
+	s.limitMu.Lock()
+	sem := s.sem
+	s.limitMu.Unlock()
+	if sem == nil {
+		return h, nil
+	}
+	select {
+	case sem <- struct{}{}:
+		h.sem = sem
+		return h, nil
+	default:
+	}
+	select {
+	case sem <- struct{}{}:
+		h.sem = sem
+		return h, nil
+	case <-deadline():
+		h.release()
+		return held{}, errStarved
+	case <-ctx.Done():
+		h.release()
+		return held{}, ctx.Err()
+	}
 }
 
 func (s *Scheduler) startLocked(l *loop) {
@@ -374,33 +550,28 @@ func (l *loop) downTick(ctx context.Context, t Target, at time.Time) {
 }
 
 // poll runs one poll of t for the tick at and hands samples and health to
-// the sink. nextTick bounds the wait for a slot under the global limit.
+// the sink. nextTick bounds the wait for a slot under the device's and the
+// global limit: a poll still waiting then is skipped and counted.
 func (l *loop) poll(ctx context.Context, t Target, at, nextTick time.Time) {
-	sem, downAfter, maxBackoff := l.s.limits()
-	if sem != nil {
-		wait := time.NewTimer(time.Until(nextTick))
-		select {
-		case sem <- struct{}{}:
-			wait.Stop()
-			defer func() { <-sem }()
-		case <-wait.C:
+	slot, err := l.s.acquire(ctx, t, nextTick)
+	if err != nil {
+		if errors.Is(err, errStarved) {
 			l.mu.Lock()
 			l.health.Skipped++
 			l.mu.Unlock()
-			l.finish()
-			return
-		case <-ctx.Done():
-			wait.Stop()
-			l.finish()
-			return
 		}
+		l.finish()
+		return
 	}
+	downAfter, maxBackoff := l.s.backoff()
 	timeout := EffectiveTimeout(t.Interval, t.Timeout)
 	pctx, cancel := context.WithTimeout(ctx, timeout)
 	start := time.Now()
 	samples, err := safePoll(pctx, t.Collector, at)
 	dur := time.Since(start)
 	cancel()
+	// The slots bound polls, not the storing of their samples.
+	slot.release()
 	for i := range samples {
 		samples[i].Time = at
 	}

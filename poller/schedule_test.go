@@ -654,3 +654,394 @@ func TestHealthSampleLabels(t *testing.T) {
 		})
 	}
 }
+
+// peakCounter tracks how many polls run at once and the most seen.
+type peakCounter struct{ active, peak atomic.Int32 }
+
+func (p *peakCounter) enter() {
+	n := p.active.Add(1)
+	for {
+		m := p.peak.Load()
+		if n <= m || p.peak.CompareAndSwap(m, n) {
+			return
+		}
+	}
+}
+
+func (p *peakCounter) leave() { p.active.Add(-1) }
+
+// restart forgets the peak seen so far (the polls running now count).
+func (p *peakCounter) restart() { p.peak.Store(p.active.Load()) }
+
+// workCollector works for work of fake time per poll, counted in every
+// counter it names (its device's, all polls').
+type workCollector struct {
+	work     time.Duration
+	counters []*peakCounter
+	polls    atomic.Int32
+}
+
+func (c *workCollector) Poll(ctx context.Context, at time.Time) ([]metric.Sample, error) {
+	for _, p := range c.counters {
+		p.enter()
+	}
+	defer func() {
+		for _, p := range c.counters {
+			p.leave()
+		}
+	}()
+	c.polls.Add(1)
+	time.Sleep(c.work)
+	return nil, nil
+}
+
+// blockCollector holds its poll until release is closed, deaf to its
+// context (a stuck collector that the poll timeout cannot end), or, with
+// hearCtx, until its context ends.
+type blockCollector struct {
+	release chan struct{}
+	hearCtx bool
+	started chan struct{} // closed by the first poll
+	once    sync.Once
+	mu      sync.Mutex
+	ats     []time.Time
+}
+
+func newBlockCollector(hearCtx bool) *blockCollector {
+	return &blockCollector{release: make(chan struct{}), started: make(chan struct{}), hearCtx: hearCtx}
+}
+
+func (c *blockCollector) Poll(ctx context.Context, at time.Time) ([]metric.Sample, error) {
+	c.mu.Lock()
+	c.ats = append(c.ats, at)
+	c.mu.Unlock()
+	c.once.Do(func() { close(c.started) })
+	if c.hearCtx {
+		select {
+		case <-c.release:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	} else {
+		<-c.release
+	}
+	return []metric.Sample{{Labels: metric.New(metric.NameLabel, "v")}}, nil
+}
+
+func (c *blockCollector) polls() []time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]time.Time(nil), c.ats...)
+}
+
+// deviceTargets makes n targets of device dev, each working work per
+// interval iv, counted in the device's counter and in all.
+func deviceTargets(dev string, n, limit int, iv, work time.Duration, devPeak, all *peakCounter) ([]Target, []*workCollector) {
+	var ts []Target
+	var cs []*workCollector
+	for i := range n {
+		c := &workCollector{work: work, counters: []*peakCounter{devPeak, all}}
+		cs = append(cs, c)
+		ts = append(ts, Target{Name: fmt.Sprintf("%s/t%d", dev, i), Device: dev, Interval: iv, DeviceLimit: limit, Collector: c})
+	}
+	return ts, cs
+}
+
+// Two targets of a device each working 6 s of every 10 s cannot avoid
+// overlapping, whatever their phases: 12 s of work do not fit in 10 s.
+// With a device limit of 1 they take turns, while a device without a
+// limit polls its two targets in parallel.
+func TestDeviceLimitSerialisesTargetsOfOneDevice(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := New(&memSink{}, nil, nil)
+		const iv, work = 10 * time.Second, 6 * time.Second
+		var peakA, peakB, all peakCounter
+		ta, ca := deviceTargets("a", 2, 1, iv, work, &peakA, &all)
+		tb, cb := deviceTargets("b", 2, 0, iv, work, &peakB, &all)
+		s.Set(append(ta, tb...))
+		runFor(t, s, 100*time.Second, nil)
+		if p := peakA.peak.Load(); p != 1 {
+			t.Errorf("device a (limit 1): %d polls at once", p)
+		}
+		if p := peakB.peak.Load(); p != 2 {
+			t.Errorf("device b (no limit): peak %d, want its 2 targets in parallel", p)
+		}
+		if p := all.peak.Load(); p > 3 {
+			t.Errorf("%d polls at once, more than a's 1 and b's 2", p)
+		}
+		h := map[string]TargetHealth{}
+		for _, x := range s.Health() {
+			h[x.Name] = x
+		}
+		for i, c := range ca {
+			if n := c.polls.Load(); n < 3 {
+				t.Errorf("a/t%d polled %d times in 100 s: starved by its sibling", i, n)
+			}
+		}
+		// 100 s hold at most 100/6 polls of 6 s in one slot; the rest of
+		// about 20 ticks are skipped.
+		polledA := ca[0].polls.Load() + ca[1].polls.Load()
+		skippedA := h["a/t0"].Skipped + h["a/t1"].Skipped
+		if polledA > 17 || skippedA == 0 {
+			t.Errorf("device a: %d polls and %d skipped, want at most 17 polls and some skipped", polledA, skippedA)
+		}
+		for i, c := range cb {
+			if n := c.polls.Load(); n < 9 || h[fmt.Sprintf("b/t%d", i)].Skipped != 0 {
+				t.Errorf("b/t%d: %d polls, health %+v: an unlimited device must poll every tick", i, n, h[fmt.Sprintf("b/t%d", i)])
+			}
+		}
+	})
+}
+
+// Under a global limit of 2 and a device limit of 1, three devices of
+// two targets never run more than 2 polls in all nor 2 of one device.
+func TestGlobalAndDeviceLimitsTogether(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := New(&memSink{}, nil, nil)
+		s.SetLimit(2)
+		const iv, work = 10 * time.Second, 3 * time.Second
+		var all peakCounter
+		peaks := make([]peakCounter, 3)
+		var targets []Target
+		var colls []*workCollector
+		for i := range peaks {
+			ts, cs := deviceTargets(fmt.Sprintf("d%d", i), 2, 1, iv, work, &peaks[i], &all)
+			targets, colls = append(targets, ts...), append(colls, cs...)
+		}
+		s.Set(targets)
+		runFor(t, s, 100*time.Second, nil)
+		if p := all.peak.Load(); p != 2 {
+			t.Errorf("peak %d polls at once, want the global limit 2", p)
+		}
+		for i := range peaks {
+			if p := peaks[i].peak.Load(); p != 1 {
+				t.Errorf("device d%d: peak %d, want its limit 1", i, p)
+			}
+		}
+		var polls int32
+		for _, c := range colls {
+			polls += c.polls.Load()
+		}
+		// 2 slots over 100 s hold at most 2*100/3 polls of 3 s.
+		if polls < 20 || polls > 67 {
+			t.Errorf("%d polls in 100 s", polls)
+		}
+	})
+}
+
+// A poll that waits for its device's slot gives up at its next tick and
+// is counted as skipped, in health, in the stored skipped series and on
+// /metrics; the other targets of other devices go on.
+func TestStarvedPollIsSkippedAndCounted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sink := &memSink{}
+		reg := prometheus.NewPedanticRegistry()
+		s := New(sink, reg, nil)
+		const iv = 10 * time.Second
+		hog := newBlockCollector(false)
+		other := &fakeCollector{name: "other"}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		hogT := Target{Name: "d/hog", Device: "d", Interval: iv, DeviceLimit: 1, Collector: hog}
+		otherT := Target{Name: "e/other", Device: "e", Interval: iv, DeviceLimit: 1, Collector: other}
+		s.Set([]Target{hogT, otherT})
+		go func() { done <- s.Run(ctx) }()
+		<-hog.started // the hog holds d's only slot from now on
+		starved := &fakeCollector{name: "starved"}
+		s.Set([]Target{hogT, otherT, {Name: "d/starved", Device: "d", Interval: iv, DeviceLimit: 1, Collector: starved}})
+		f := firstTick(time.Now(), "d/starved", iv)
+		// Halfway between ticks: 5 ticks have come (f .. f+40s).
+		time.Sleep(f.Sub(time.Now()) + 4*iv + iv/2)
+		var h TargetHealth
+		for _, x := range s.Health() {
+			if x.Name == "d/starved" {
+				h = x
+			}
+		}
+		if n := len(starved.polls()); n != 0 {
+			t.Fatalf("starved target polled %d times while its device's slot was held", n)
+		}
+		// Each tick gave up at the next one; the last may still wait.
+		waiting := uint64(0)
+		if h.Running {
+			waiting = 1
+		}
+		if h.Skipped+waiting != 5 || h.Skipped < 4 {
+			t.Fatalf("health %+v: want 5 ticks skipped or waiting, at least 4 skipped", h)
+		}
+		if got := promValue(t, reg, SkippedMetric, "d/starved", "d"); got != float64(h.Skipped) {
+			t.Errorf("/metrics skipped = %v, want %d", got, h.Skipped)
+		}
+		if n := len(other.polls()); n < 5 {
+			t.Errorf("target of another device polled %d times", n)
+		}
+
+		released := time.Now()
+		close(hog.release)
+		time.Sleep(iv + iv/2)
+		ats := starved.polls()
+		if len(ats) == 0 {
+			t.Fatal("starved target not polled after the slot freed")
+		}
+		// A poll waits at most one interval: the first one after the
+		// release is for a tick less than an interval old.
+		if age := released.Sub(ats[0]); age >= iv {
+			t.Errorf("first poll after the release was for a tick %v old", age)
+		}
+		sk := sink.find(SkippedMetric, "d/starved")
+		if len(sk) == 0 || sk[0].Value < 4 {
+			t.Fatalf("stored skipped samples %v, want the count of starved ticks (4 or more) first", sk)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// A poll waiting for a slot ends at once when the scheduler stops, not
+// at its next tick an hour later.
+func TestWaitingPollEndsWithContext(t *testing.T) {
+	for _, global := range []bool{false, true} {
+		t.Run(fmt.Sprintf("global=%v", global), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				s := New(&memSink{}, nil, nil)
+				limit := 1
+				if global {
+					s.SetLimit(1)
+					limit = 0
+				}
+				const iv = time.Hour
+				hog := newBlockCollector(true)
+				hogT := Target{Name: "d/hog", Device: "d", Interval: iv, Timeout: iv - time.Minute, DeviceLimit: limit, Collector: hog}
+				s.Set([]Target{hogT})
+				ctx, cancel := context.WithCancel(t.Context())
+				done := make(chan error)
+				go func() { done <- s.Run(ctx) }()
+				<-hog.started
+				waiter := &fakeCollector{name: "w"}
+				s.Set([]Target{hogT, {Name: "d/w", Device: "d", Interval: iv, DeviceLimit: limit, Collector: waiter}})
+				time.Sleep(firstTick(time.Now(), "d/w", iv).Sub(time.Now()) + time.Second)
+				if h := s.Health(); !h[1].Running || len(waiter.polls()) != 0 {
+					t.Fatalf("want d/w waiting for a slot: %+v", h[1])
+				}
+				stop := time.Now()
+				cancel()
+				if err := <-done; err != nil {
+					t.Fatal(err)
+				}
+				if d := time.Since(stop); d != 0 {
+					t.Errorf("Run returned %v after cancel: the waiting poll ignored its context", d)
+				}
+				if len(waiter.polls()) != 0 {
+					t.Error("the waiting poll ran after cancel")
+				}
+			})
+		})
+	}
+}
+
+// A reload (Set with new DeviceLimit) changes the limit of running loops:
+// 1, then 2, then 1 again.
+func TestDeviceLimitChangesOnReload(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := New(&memSink{}, nil, nil)
+		const iv, work = 10 * time.Second, 6 * time.Second
+		var peak, all peakCounter
+		ts, cs := deviceTargets("a", 2, 1, iv, work, &peak, &all)
+		with := func(limit int) []Target {
+			out := append([]Target(nil), ts...)
+			for i := range out {
+				out[i].DeviceLimit = limit
+			}
+			return out
+		}
+		s.Set(with(1))
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- s.Run(ctx) }()
+		check := func(limit int32) {
+			t.Helper()
+			peak.restart()
+			time.Sleep(60 * time.Second)
+			if p := peak.peak.Load(); p != limit {
+				t.Errorf("limit %d: peak %d", limit, p)
+			}
+		}
+		check(1)
+		s.Set(with(2))
+		check(2)
+		s.Set(with(1))
+		// Polls started under the limit of 2 end within 6 s.
+		time.Sleep(work)
+		check(1)
+		s.Set(with(0))
+		check(2)
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		// The loops were kept, not restarted: both targets kept polling
+		// on their phases throughout.
+		for i, c := range cs {
+			if n := c.polls.Load(); n < 15 {
+				t.Errorf("t%d polled %d times in 4 minutes", i, n)
+			}
+		}
+	})
+}
+
+func TestSetLimitKeepsSemaphoreWhenUnchanged(t *testing.T) {
+	s := New(nil, nil, nil)
+	s.SetLimit(3)
+	sem := s.sem
+	s.SetLimit(3)
+	if s.sem != sem {
+		t.Error("setting the same limit again replaced the semaphore (and forgot the running polls)")
+	}
+	s.SetLimit(4)
+	if cap(s.sem) != 4 {
+		t.Errorf("limit 4 gave a semaphore of %d", cap(s.sem))
+	}
+	s.SetLimit(0)
+	if s.sem != nil {
+		t.Error("limit 0 kept a semaphore")
+	}
+}
+
+// Raising a device's limit lets a poll already waiting for a slot run at
+// once, for the tick it waited on.
+func TestRaisedLimitWakesWaitingPoll(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := New(&memSink{}, nil, nil)
+		const iv = time.Minute
+		hog := newBlockCollector(true)
+		waiter := &fakeCollector{name: "w"}
+		targets := func(limit int) []Target {
+			return []Target{
+				{Name: "d/hog", Device: "d", Interval: iv, Timeout: iv - time.Second, DeviceLimit: limit, Collector: hog},
+				{Name: "d/w", Device: "d", Interval: iv, DeviceLimit: limit, Collector: waiter},
+			}
+		}
+		s.Set(targets(1)[:1])
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- s.Run(ctx) }()
+		<-hog.started
+		s.Set(targets(1))
+		tick := firstTick(time.Now(), "d/w", iv)
+		time.Sleep(tick.Sub(time.Now()) + time.Second)
+		if n := len(waiter.polls()); n != 0 {
+			t.Fatalf("polled %d times under limit 1 with the slot held", n)
+		}
+		s.Set(targets(2))
+		synctest.Wait()
+		if ats := waiter.polls(); len(ats) != 1 || !ats[0].Equal(tick) {
+			t.Fatalf("after raising the limit polled at %v, want once for the tick %v", ats, tick)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
+}
