@@ -50,10 +50,22 @@ type Config struct {
 	Devices   []Device  `mapstructure:"devices"`
 }
 
-// Poller holds the defaults every device inherits.
+// Poller holds the defaults every device inherits and the bounds of the
+// whole poller.
 type Poller struct {
 	Interval time.Duration `mapstructure:"interval"`
 	Timeout  time.Duration `mapstructure:"timeout"`
+	// MaxConcurrent bounds the polls running at once over all devices
+	// (0: no bound). A poll that finds no slot before its next tick is
+	// skipped and counted as skipped.
+	MaxConcurrent int `mapstructure:"max_concurrent"`
+	// DeviceMaxConcurrent is what a device's max_concurrent defaults to.
+	DeviceMaxConcurrent int `mapstructure:"device_max_concurrent"`
+	// DownAfter is how many consecutive polls must fail without a sample
+	// before a device counts as down and is polled less often (0: never).
+	DownAfter int `mapstructure:"down_after"`
+	// MaxBackoff is the longest gap between the polls of a down device.
+	MaxBackoff time.Duration `mapstructure:"max_backoff"`
 }
 
 // Storage sets how long data is kept and at which resolutions.
@@ -112,10 +124,23 @@ type Device struct {
 	Site     string        `mapstructure:"site"`
 	Interval time.Duration `mapstructure:"interval"`
 	Timeout  time.Duration `mapstructure:"timeout"`
-	SNMP     *SNMP         `mapstructure:"snmp"`
-	HTTP     *HTTP         `mapstructure:"http"`
-	Script   *Script       `mapstructure:"script"`
-	Probe    *Probe        `mapstructure:"probe"`
+	// MaxConcurrent bounds the polls of the device's targets running at
+	// once (0: no bound); unset, poller.device_max_concurrent applies. A
+	// pointer, so that an explicit 0 can lift a default bound.
+	MaxConcurrent *int    `mapstructure:"max_concurrent"`
+	SNMP          *SNMP   `mapstructure:"snmp"`
+	HTTP          *HTTP   `mapstructure:"http"`
+	Script        *Script `mapstructure:"script"`
+	Probe         *Probe  `mapstructure:"probe"`
+}
+
+// PollLimit is the bound on the device's polls running at once: its
+// max_concurrent, 0 (no bound) when unset.
+func (d *Device) PollLimit() int {
+	if d.MaxConcurrent == nil {
+		return 0
+	}
+	return *d.MaxConcurrent
 }
 
 // Protocol names the device's one protocol section: "snmp", "http",
@@ -211,6 +236,22 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("log_level", "info")
 	v.SetDefault("poller.interval", "60s")
 	v.SetDefault("poller.timeout", "10s")
+	// No global bound by default: a poll spends nearly all its time
+	// waiting on the network, which costs a goroutine and a socket, and
+	// targets are already spread over their interval by phase. A bound
+	// that bit during an outage would make healthy devices skip polls
+	// while dead ones sit out their timeouts (backoff thins those
+	// instead). Set it where file descriptors or script processes must be
+	// bounded.
+	v.SetDefault("poller.max_concurrent", 0)
+	// No per-device bound by default: a device is one target today, and
+	// the scheduler never overlaps two polls of one target anyway.
+	v.SetDefault("poller.device_max_concurrent", 0)
+	// As the scheduler's defaults (poller.DefaultDownAfter,
+	// DefaultMaxBackoff): down after 3 dead polls, then polled at least
+	// every 10 minutes.
+	v.SetDefault("poller.down_after", 3)
+	v.SetDefault("poller.max_backoff", "10m")
 	v.SetDefault("storage.raw_retention", "840h") // 35 days
 	v.SetDefault("storage.step", "60s")
 	v.SetDefault("storage.tiers", []map[string]any{})
@@ -314,6 +355,10 @@ func (c *Config) DeviceDefaults(d *Device) {
 	}
 	if d.Timeout == 0 {
 		d.Timeout = c.Poller.Timeout
+	}
+	if d.MaxConcurrent == nil {
+		n := c.Poller.DeviceMaxConcurrent
+		d.MaxConcurrent = &n
 	}
 	if d.SNMP != nil {
 		s := d.SNMP

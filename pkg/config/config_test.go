@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -176,5 +177,73 @@ func TestDataInputsDecode(t *testing.T) {
 	}
 	if got := cfg2.Devices[0].Script.Timeout; got != 7*time.Second {
 		t.Errorf("script timeout default %v", got)
+	}
+}
+
+func TestConcurrencyLimitsAndBackoff(t *testing.T) {
+	def, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := def.Poller
+	if p.MaxConcurrent != 0 || p.DeviceMaxConcurrent != 0 || p.DownAfter != 3 || p.MaxBackoff != 10*time.Minute {
+		t.Errorf("default poller %+v", p)
+	}
+	if got := def.Devices[0].PollLimit(); got != 0 || def.Devices[0].MaxConcurrent == nil {
+		t.Errorf("default device limit %d (set: %v)", got, def.Devices[0].MaxConcurrent != nil)
+	}
+
+	cfg, err := Load("testdata/limits.good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p = cfg.Poller
+	if p.MaxConcurrent != 500 || p.DeviceMaxConcurrent != 2 || p.DownAfter != 5 || p.MaxBackoff != 30*time.Minute {
+		t.Errorf("poller %+v", p)
+	}
+	// Inherited, overridden, and lifted by an explicit 0.
+	for i, want := range []int{2, 1, 0} {
+		if got := cfg.Devices[i].PollLimit(); got != want {
+			t.Errorf("%s: limit %d, want %d", cfg.Devices[i].Name, got, want)
+		}
+	}
+	// The view of a device shows an explicit 0, so that it reads back as
+	// an override rather than as "inherit".
+	v := DeviceView(cfg.Devices[2])
+	if v["max_concurrent"] != 0 {
+		t.Errorf("view max_concurrent %v (%T)", v["max_concurrent"], v["max_concurrent"])
+	}
+	b, _ := json.Marshal(v)
+	back, err := DecodeDevice(decodeJSON(t, string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DeviceDefaults(&back)
+	if back.PollLimit() != 0 {
+		t.Errorf("read back limit %d from %s", back.PollLimit(), b)
+	}
+	// A device added on its own inherits the poller's default too.
+	d, err := DecodeDevice(decodeJSON(t, `{"name":"n","template":"t","snmp":{"address":"a","community":"c"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DeviceDefaults(&d)
+	if d.PollLimit() != 2 {
+		t.Errorf("API device limit %d, want poller.device_max_concurrent 2", d.PollLimit())
+	}
+
+	t.Setenv("SAGUARO_POLLER_MAX_CONCURRENT", "64")
+	t.Setenv("SAGUARO_POLLER_DEVICE_MAX_CONCURRENT", "3")
+	t.Setenv("SAGUARO_POLLER_DOWN_AFTER", "0")
+	t.Setenv("SAGUARO_POLLER_MAX_BACKOFF", "1h")
+	env, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := env.Poller; p.MaxConcurrent != 64 || p.DeviceMaxConcurrent != 3 || p.DownAfter != 0 || p.MaxBackoff != time.Hour {
+		t.Errorf("poller from env %+v", p)
+	}
+	if got := env.Devices[0].PollLimit(); got != 3 {
+		t.Errorf("device limit from env default %d", got)
 	}
 }

@@ -112,6 +112,11 @@ func viewStruct(v reflect.Value) map[string]any {
 }
 
 func viewValue(f reflect.Value) (any, bool) {
+	// A number set through a pointer shows even when 0: max_concurrent: 0
+	// lifts poller.device_max_concurrent, and must read back so.
+	if f.Kind() == reflect.Pointer && !f.IsNil() && f.Elem().Kind() != reflect.Struct {
+		return f.Elem().Interface(), true
+	}
 	if f.IsZero() {
 		return nil, false
 	}

@@ -38,6 +38,8 @@ func TestDeviceOnItsOwn(t *testing.T) {
 		{"bad duration", `{"name":"r1","template":"t","interval":"soon","snmp":{"address":"a","community":"c"}}`, []string{"interval"}},
 		{"site", `{"name":"r1","template":"t","site":"emea/fra1","snmp":{"address":"a","community":"c"}}`, nil},
 		{"bad site", `{"name":"r1","template":"t","site":"emea/../x","snmp":{"address":"a","community":"c"}}`, []string{"site"}},
+		{"max_concurrent", `{"name":"r1","template":"t","max_concurrent":2,"snmp":{"address":"a","community":"c"}}`, nil},
+		{"negative max_concurrent", `{"name":"r1","template":"t","max_concurrent":-1,"snmp":{"address":"a","community":"c"}}`, []string{"max_concurrent"}},
 		{"v3 short pass", `{"name":"r1","template":"t","snmp":{"address":"a","version":"3","username":"u","security_level":"authNoPriv","auth_protocol":"SHA","auth_password":"short"}}`, []string{"snmp.auth_password"}},
 	}
 	for _, tc := range cases {

@@ -82,6 +82,14 @@ func (c *Config) Validate() error {
 		add("log_level", "unknown level %q (want debug, info, warn or error)", c.LogLevel)
 	}
 	checkInterval(add, "poller", c.Poller.Interval, c.Poller.Timeout)
+	checkLimit(add, "poller.max_concurrent", c.Poller.MaxConcurrent)
+	checkLimit(add, "poller.device_max_concurrent", c.Poller.DeviceMaxConcurrent)
+	if c.Poller.DownAfter < 0 {
+		add("poller.down_after", "must be >= 0 (0 never backs off), got %d", c.Poller.DownAfter)
+	}
+	if c.Poller.MaxBackoff < time.Second || c.Poller.MaxBackoff > MaxBackoff {
+		add("poller.max_backoff", "must be between 1s and %v, got %v", MaxBackoff, c.Poller.MaxBackoff)
+	}
 
 	if c.Storage.RawRetention < 0 {
 		add("storage.raw_retention", "must not be negative")
@@ -147,6 +155,9 @@ func (c *Config) validateDevice(add func(string, string, ...any), p string, d De
 		add(p+"site", "%v", err)
 	}
 	checkInterval(add, strings.TrimSuffix(p, "."), d.Interval, d.Timeout)
+	if d.MaxConcurrent != nil {
+		checkLimit(add, p+"max_concurrent", *d.MaxConcurrent)
+	}
 	var sections []string
 	for _, s := range []struct {
 		name string
@@ -182,6 +193,17 @@ func joinPath(p, key string) string {
 		return key
 	}
 	return p + "." + key
+}
+
+// MaxBackoff bounds poller.max_backoff: a device down for long is still
+// tried at least daily.
+const MaxBackoff = 24 * time.Hour
+
+// checkLimit checks a bound on concurrent polls, where 0 means no bound.
+func checkLimit(add func(string, string, ...any), p string, n int) {
+	if n < 0 {
+		add(p, "must be >= 0 (0 means no bound), got %d", n)
+	}
 }
 
 func checkInterval(add func(string, string, ...any), p string, interval, timeout time.Duration) {
