@@ -83,10 +83,30 @@ func (s *Scheduler) SetBackoff(downAfter int, maxBackoff time.Duration) {
 	s.downAfter, s.maxBackoff = downAfter, maxBackoff
 }
 
-func (s *Scheduler) backoff() (downAfter int, maxBackoff time.Duration) {
+// Backoff returns what SetBackoff set.
+func (s *Scheduler) Backoff() (downAfter int, maxBackoff time.Duration) {
 	s.limitMu.Lock()
 	defer s.limitMu.Unlock()
 	return s.downAfter, s.maxBackoff
+}
+
+// Limit returns the global bound SetLimit set (0: none).
+func (s *Scheduler) Limit() int {
+	s.limitMu.Lock()
+	defer s.limitMu.Unlock()
+	return cap(s.sem)
+}
+
+// DeviceLimit returns the bound on device's polls that the last Set gave
+// it (0: none, or no target of that device).
+func (s *Scheduler) DeviceLimit(device string) int {
+	sl := s.deviceSlots(device)
+	if sl == nil {
+		return 0
+	}
+	sl.mu.Lock()
+	defer sl.mu.Unlock()
+	return sl.limit
 }
 
 // Set makes targets the polled set. Targets whose name is already polled
@@ -563,7 +583,7 @@ func (l *loop) poll(ctx context.Context, t Target, at, nextTick time.Time) {
 		l.finish()
 		return
 	}
-	downAfter, maxBackoff := l.s.backoff()
+	downAfter, maxBackoff := l.s.Backoff()
 	timeout := EffectiveTimeout(t.Interval, t.Timeout)
 	pctx, cancel := context.WithTimeout(ctx, timeout)
 	start := time.Now()

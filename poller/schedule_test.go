@@ -962,6 +962,9 @@ func TestDeviceLimitChangesOnReload(t *testing.T) {
 		go func() { done <- s.Run(ctx) }()
 		check := func(limit int32) {
 			t.Helper()
+			if got := s.DeviceLimit("a"); got != int(limit) && !(limit == 2 && got == 0) {
+				t.Errorf("DeviceLimit(a) = %d, want %d", got, limit)
+			}
 			peak.restart()
 			time.Sleep(60 * time.Second)
 			if p := peak.peak.Load(); p != limit {
@@ -1000,11 +1003,11 @@ func TestSetLimitKeepsSemaphoreWhenUnchanged(t *testing.T) {
 		t.Error("setting the same limit again replaced the semaphore (and forgot the running polls)")
 	}
 	s.SetLimit(4)
-	if cap(s.sem) != 4 {
-		t.Errorf("limit 4 gave a semaphore of %d", cap(s.sem))
+	if cap(s.sem) != 4 || s.Limit() != 4 {
+		t.Errorf("limit 4 gave a semaphore of %d, Limit %d", cap(s.sem), s.Limit())
 	}
 	s.SetLimit(0)
-	if s.sem != nil {
+	if s.sem != nil || s.Limit() != 0 {
 		t.Error("limit 0 kept a semaphore")
 	}
 }

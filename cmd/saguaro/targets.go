@@ -64,6 +64,7 @@ func buildTargets(cfg *config.Config, set *templates.Set) ([]poller.Target, erro
 		out = append(out, poller.Target{
 			Name: d.Name + "/" + proto, Device: d.Name, Labels: labels,
 			Interval: d.Interval, Timeout: d.Timeout, Collector: withHeartbeat(coll, heartbeat),
+			DeviceLimit: d.PollLimit(),
 		})
 	}
 	return out, errors.Join(errs...)

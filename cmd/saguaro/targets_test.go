@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"net/http"
@@ -559,4 +560,75 @@ func TestBuiltinGraphsFromRealPolls(t *testing.T) {
 			})
 		}
 	}
+}
+
+// The poller's bounds come from the configuration: each target carries its
+// device's limit (inherited, overridden, lifted by 0), and a reload sets
+// the scheduler's global and device bounds without restarting it.
+func TestConcurrencyLimitsFromConfigAndReload(t *testing.T) {
+	set, err := templates.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "saguaro.yaml")
+	write := func(global, device int, override string) {
+		t.Helper()
+		y := fmt.Sprintf(`poller: {max_concurrent: %d, device_max_concurrent: %d, down_after: 4, max_backoff: 20m}
+devices:
+  - {name: a, template: nginx-status, http: {url: "http://127.0.0.1:1/"}}
+  - {name: b, template: nginx-status, %s http: {url: "http://127.0.0.1:1/"}}
+`, global, device, override)
+		if err := os.WriteFile(file, []byte(y), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(100, 2, "max_concurrent: 0,")
+	cfg, set, err := loadAll(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets, err := buildTargets(cfg, set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(targets) != 2 || targets[0].DeviceLimit != 2 || targets[1].DeviceLimit != 0 {
+		t.Fatalf("device limits %+v", targets)
+	}
+	for _, tg := range targets {
+		tg.Collector.(interface{ Close() error }).Close()
+	}
+
+	sched := poller.New(nil, nil, nil)
+	svc := &service{file: file, sched: sched, log: newLogger(io.Discard, "error")}
+	if err := svc.apply(cfg, set); err != nil {
+		t.Fatal(err)
+	}
+	check := func(global, a, b int) {
+		t.Helper()
+		if got := sched.Limit(); got != global {
+			t.Errorf("global limit %d, want %d", got, global)
+		}
+		if got := sched.DeviceLimit("a"); got != a {
+			t.Errorf("device a limit %d, want %d", got, a)
+		}
+		if got := sched.DeviceLimit("b"); got != b {
+			t.Errorf("device b limit %d, want %d", got, b)
+		}
+	}
+	check(100, 2, 0)
+	if n, d := sched.Backoff(); n != 4 || d != 20*time.Minute {
+		t.Errorf("backoff %d, %v", n, d)
+	}
+	write(0, 1, "max_concurrent: 3,")
+	if err := svc.Reload(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	check(0, 1, 3)
+	// A refused reload keeps the running bounds.
+	write(5, -1, "")
+	if err := svc.Reload(t.Context()); err == nil || !strings.Contains(err.Error(), "poller.device_max_concurrent: must be >= 0") {
+		t.Errorf("bad reload: %v", err)
+	}
+	check(0, 1, 3)
+	sched.Set(nil) // closes the collectors
 }

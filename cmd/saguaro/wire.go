@@ -244,6 +244,10 @@ func (s *service) apply(file *config.Config, set *templates.Set) error {
 	if err != nil {
 		return err
 	}
+	// The bounds change in place: loops keep running, and polls already
+	// running finish under the old global bound.
+	s.sched.SetLimit(cfg.Poller.MaxConcurrent)
+	s.sched.SetBackoff(cfg.Poller.DownAfter, cfg.Poller.MaxBackoff)
 	s.sched.Set(targets)
 	s.state.Store(&serviceState{cfg: cfg, file: file, set: set, stored: stored, cat: cat, devices: graphDevices(cfg, set)})
 	return nil
