@@ -16,8 +16,9 @@
 #              compaction (the benchmark fleet, and per kind of data source:
 #              idle interface, busy interface, load, memory, a device-like
 #              mix, with a year-of-operation estimate per 1,000 data
-#              sources against rrdtool's fixed file size), peak RSS, heap
-#              per data source.
+#              sources against rrdtool's fixed file size), peak RSS during
+#              the ingest and over 26 hours of polls with compaction,
+#              heap per data source.
 #
 # Every figure has a wall and a CPU-second rate where it applies: the
 # machine may be shared, and CPU-based figures are the steadier ones.
@@ -133,6 +134,7 @@ gobench 'Select' "$BT"
 gobench 'Disk$' 1x   # one day of 1,000 data sources, compacted
 gobench 'DiskKinds' 1x
 gobench 'SeriesMemory' 1x
+gobench 'SteadyMemory' 1x   # 10,000 data sources, 26 h of polls, hourly compaction
 grep -E '^Benchmark' "$OUT"
 metric() { # metric BENCH_REGEX UNIT -> value
   awk -v b="$1" -v u="$2" '$1 ~ b { for (i = 3; i < NF; i++) if ($(i+1) == u) { print $i; exit } }' "$OUT"
@@ -142,6 +144,7 @@ RSS=$(metric '^BenchmarkIngest' 'peak-RSS-MiB')
 DAY_NS=$(metric 'span=24h0m0s' 'ns/op'); YEAR_NS=$(metric 'span=8760h0m0s' 'ns/op')
 RAWB=$(metric '^BenchmarkDisk-' 'raw-bytes/sample'); ALLB=$(metric '^BenchmarkDisk-' 'all-bytes/sample')
 HEAPB=$(metric '^BenchmarkSeriesMemory' 'heap-bytes/series')
+SRSS=$(metric '^BenchmarkSteadyMemory' 'peak-RSS-MiB'); SRSS_NOW=$(metric '^BenchmarkSteadyMemory' 'RSS-MiB')
 ms() { echo "scale=3; $1 / 1000000" | bc; }
 
 echo
@@ -156,6 +159,7 @@ printf '%-52s %14s %14s %s\n' "read 1 series, 1 year, ~800 points, ms" "$(ms "$Y
 printf '%-52s %14s %14s %s\n' "disk, bytes per raw value after compaction" "$RAWB" "2" "(target < 2)"
 printf '%-52s %14s %14s %s\n' "disk, bytes per raw value incl. all tiers" "$ALLB" "-" ""
 printf '%-52s %14s %14s %s\n' "peak RSS during 10k-series ingest, MiB" "$RSS" "300" "(target < 300)"
+printf '%-52s %14s %14s %s\n' "peak RSS, 10k series, 26 h of polls + compaction, MiB" "$SRSS" "300" "(target < 300; RSS at the end: $SRSS_NOW)"
 printf '%-52s %14s %14s %s\n' "live heap per data source after creation, bytes" "$HEAPB" "-" ""
 
 # Disk per kind of data source (BenchmarkDiskKinds: 200 data sources x one

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -148,6 +149,60 @@ func BenchmarkSeriesMemory(b *testing.B) {
 		runtime.KeepAlive(f)
 		db.Close()
 	}
+}
+
+// BenchmarkSteadyMemory polls 10,000 data sources every minute for
+// STEADY_HOURS (default 26) of data time, with the compaction pass run
+// every hour of it as the background loop would, and reports the process's
+// peak RSS and the live heap at the end: the memory of a store in steady
+// operation, with full heads, blocks written and series in every tier.
+// Run it alone (-run '^$' -bench SteadyMemory): the peak is the process's.
+// The garbage collector runs at GCPercent unless GOGC is set.
+func BenchmarkSteadyMemory(b *testing.B) {
+	hours := 26
+	if v, err := strconv.Atoi(os.Getenv("STEADY_HOURS")); err == nil && v > 0 {
+		hours = v
+	}
+	if os.Getenv("GOGC") == "" {
+		// As saguaro serve runs.
+		defer debug.SetGCPercent(debug.SetGCPercent(GCPercent))
+	}
+	for b.Loop() {
+		db, err := Open(DefaultOptions(b.TempDir()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		f := newBenchFleet(benchDevices, benchPerDevice)
+		start, cpu0 := time.Now(), cpuSeconds()
+		for h := 0; h < hours; h++ {
+			f.ingest(b, db, h*60, (h+1)*60, 2)
+			db.compact()
+		}
+		el, cpu := time.Since(start), cpuSeconds()-cpu0
+		n := float64(hours * 60 * benchDevices * benchPerDevice)
+		b.ReportMetric(n/el.Seconds(), "samples/s")
+		b.ReportMetric(n/cpu, "samples/cpu-s")
+		b.ReportMetric(float64(liveHeap())/(1<<20), "heap-MiB")
+		b.ReportMetric(rssMiB(), "RSS-MiB")
+		b.ReportMetric(peakRSSMiB(), "peak-RSS-MiB")
+		runtime.KeepAlive(f)
+		db.Close()
+	}
+}
+
+// rssMiB is the process's resident set now.
+func rssMiB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return math.NaN()
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return math.NaN()
 }
 
 func liveHeap() uint64 {

@@ -338,8 +338,12 @@ func openTSDB(dir, name string, retention, step time.Duration, o Options) (*tsdb
 	// overhead a quarter of tsdb's default (120), which is most of what
 	// an idle series costs (BenchmarkDiskKinds: idle 0.58 -> 0.38 B/value,
 	// device-like mix 2.16 -> 2.00).
-	to.SamplesPerChunk = chunkRows
-	minBlock := clampDur(chunkRows*step, 2*time.Hour, 31*day)
+	rows := 120
+	if name == "raw" {
+		rows = chunkRows
+	}
+	to.SamplesPerChunk = rows
+	minBlock := clampDur(time.Duration(rows)*step, 2*time.Hour, 31*day)
 	minBlock = minBlock.Truncate(2 * time.Hour)
 	maxBlock := clampDur(retention/10, minBlock, 31*day)
 	maxBlock = maxBlock.Truncate(minBlock)
@@ -473,6 +477,48 @@ func (db *DB) compact() {
 		default:
 		}
 	}
+	if n := db.expire(); n > 0 {
+		db.log.Info("storage_series_expired", "series", n)
+	}
+}
+
+// expire forgets the series whose newest reading is older than every
+// archive keeps data, counted back from the newest time stamp written
+// (the clock tsdb's retention runs on): the catalogue then lists what
+// can still be read. It returns how many it forgot.
+func (db *DB) expire() int {
+	keep := db.opts.RawRetention
+	for _, t := range db.opts.Tiers {
+		keep = max(keep, t.Retention)
+	}
+	newest := db.maxMs.Load()
+	if newest == 0 {
+		return 0
+	}
+	cut := time.UnixMilli(newest).Add(-keep)
+	db.inflight.RLock()
+	defer db.inflight.RUnlock()
+	if db.closed.Load() {
+		return 0
+	}
+	n := 0
+	for _, sh := range db.shards {
+		sh.mu.Lock()
+		var old []*seriesState
+		for _, s := range sh.series {
+			for ; s != nil; s = s.next {
+				if s.rrd != nil && s.rrd.ds.LastUpdate().Before(cut) && s.pending < cut.UnixNano() {
+					old = append(old, s)
+				}
+			}
+		}
+		for _, s := range old {
+			db.removeSeries(s)
+		}
+		sh.mu.Unlock()
+		n += len(old)
+	}
+	return n
 }
 
 // background writes checkpoints at the configured interval.

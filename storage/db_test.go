@@ -425,6 +425,60 @@ func TestCatalogueAndDelete(t *testing.T) {
 	check(db2)
 }
 
+// TestCatalogueExpires: a series whose newest reading has left every
+// archive's retention leaves the catalogue at the next compaction pass, and
+// stays gone after a restart; a series still polled stays.
+func TestCatalogueExpires(t *testing.T) {
+	dir := t.TempDir()
+	o := DefaultOptions(dir)
+	o.RawRetention = 2 * time.Hour
+	o.Tiers = []Tier{{Step: time.Minute, Retention: 2 * time.Hour, XFF: 0.5}, {Step: 5 * time.Minute, Retention: 3 * time.Hour, XFF: 0.5}}
+	db, err := Open(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { db.Close() }()
+	ctx := context.Background()
+	devices := func() string {
+		t.Helper()
+		devs, err := db.LabelValues(ctx, metric.DeviceLabel, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(devs, ",")
+	}
+	// "gone" is polled for the first 10 minutes, "kept" for 4 hours.
+	const polls = 4 * 60
+	for k := 0; k <= polls; k++ {
+		ts := base.Add(time.Duration(k) * time.Minute)
+		batch := []metric.Sample{gauge("g", "kept", ts, 1)}
+		if k < 10 {
+			batch = append(batch, gauge("g", "gone", ts, 1))
+		}
+		mustAppend(t, db, batch...)
+		if k == 3*60 {
+			// 2 h 50 min after its last reading: the 5-minute tier still has it.
+			db.compact()
+			if got := devices(); got != "gone,kept" {
+				t.Fatalf("devices while the 3 h tier still holds gone: %q", got)
+			}
+		}
+	}
+	db.compact()
+	if got := devices(); got != "kept" {
+		t.Fatalf("devices after gone's data expired from every archive: %q, want kept", got)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if db, err = Open(o); err != nil {
+		t.Fatal(err)
+	}
+	if got := devices(); got != "kept" {
+		t.Fatalf("devices after a restart: %q, want kept", got)
+	}
+}
+
 func TestBadInput(t *testing.T) {
 	db := openTest(t, t.TempDir())
 	good := gauge("temp", "r1", base, 1)

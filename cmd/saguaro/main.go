@@ -15,9 +15,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/saguaro-monitoring/saguaro/poller"
+	"github.com/saguaro-monitoring/saguaro/storage"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -82,6 +84,9 @@ func serveCmd(args []string, stderr io.Writer) int {
 	data := fs.String("data", "", "data directory, overrides the config's data_dir")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(storage.GCPercent)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
