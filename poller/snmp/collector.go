@@ -546,7 +546,38 @@ func (p *poll) get(oids []string, fn func(gosnmp.SnmpPDU)) {
 // many columns it has.
 func (p *poll) table(t *compiledTable, st *tableState) {
 	w := p.beginTable(t, st)
-	w.end(p.walkColumns(w.roots, st.rows, w.varbind))
+	var lazy []bool
+	if st.seen && st.rows == 0 {
+		lazy = make([]bool, len(w.roots))
+		probeFirst(lazy, w.roots)
+	}
+	w.end(p.walkColumnsReps(w.roots, p.c.tableReps(st), lazy, w.varbind))
+}
+
+// probeFirst marks every root of a table the last poll found empty as
+// lazy but the least: its answer shows whether the others are still empty
+// (see walkColumnsReps), so the table costs one varbind of a request.
+func probeFirst(lazy []bool, roots []string) {
+	least := 0
+	for i := range roots {
+		lazy[i] = true
+		if oidCompare(roots[i], roots[least]) < 0 {
+			least = i
+		}
+	}
+	if len(roots) > 0 {
+		lazy[least] = false
+	}
+}
+
+// tableReps is the GETBULK repetitions for a table: one more than the rows
+// the last walk found (one for an empty table: the single varbind per
+// column that shows it still empty), or MaxRepetitions before any walk.
+func (c *Collector) tableReps(st *tableState) int {
+	if !st.seen {
+		return c.cfg.MaxRepetitions
+	}
+	return min(st.rows+1, c.cfg.MaxRepetitions)
 }
 
 // tableWalk is one table's part of a poll: the columns to walk, what came
@@ -645,7 +676,7 @@ func (w *tableWalk) end(colErrs []error) {
 			for i, lc := range t.labelBy {
 				labelRoots[i] = lc.oid
 			}
-			errs := p.walkColumns(labelRoots, len(present), addLabel)
+			errs := p.walkColumnsReps(labelRoots, len(present)+1, nil, addLabel)
 			report(errs, func(i int) (string, string) { w.labelOK = false; return labelRoots[i], t.labelBy[i].name })
 			cached = false
 		}
@@ -742,7 +773,16 @@ func (p *poll) tables(i, n int) {
 		}
 		rows = max(rows, c.tables[i+k].rows)
 	}
-	errs := p.walkColumnsReps(roots, rows+1, func(col int, idx string, pdu gosnmp.SnmpPDU) {
+	var lazy []bool
+	for k := range n {
+		if st := &c.tables[i+k]; st.seen && st.rows == 0 {
+			if lazy == nil {
+				lazy = make([]bool, len(roots))
+			}
+			probeFirst(lazy[offset[k]:offset[k]+len(walks[k].roots)], walks[k].roots)
+		}
+	}
+	errs := p.walkColumnsReps(roots, rows+1, lazy, func(col int, idx string, pdu gosnmp.SnmpPDU) {
 		k := owner[col]
 		walks[k].varbind(col-offset[k], idx, pdu)
 	})
@@ -753,17 +793,27 @@ func (p *poll) tables(i, n int) {
 
 // walkColumns walks several columns at once and returns each column's
 // error (nil when it ended normally). rowsHint, the row count seen last
-// time, keeps GETBULK from fetching far past a small table's end.
+// time (0: not known), keeps GETBULK from fetching far past a small
+// table's end.
 func (p *poll) walkColumns(roots []string, rowsHint int, fn func(col int, idx string, pdu gosnmp.SnmpPDU)) []error {
 	reps := p.c.cfg.MaxRepetitions
 	if rowsHint > 0 && rowsHint+1 < reps {
 		reps = rowsHint + 1
 	}
-	return p.walkColumnsReps(roots, reps, fn)
+	return p.walkColumnsReps(roots, reps, nil, fn)
 }
 
 // walkColumnsReps is walkColumns starting at reps repetitions per GETBULK.
-func (p *poll) walkColumnsReps(roots []string, reps int, fn func(col int, idx string, pdu gosnmp.SnmpPDU)) []error {
+// Columns marked lazy (lazy may be nil) are left out of the first request
+// when others are in it, in the expectation that its answers show them
+// empty; those that are not are walked from the second request on.
+//
+// A column whose root lies between an OID asked (or last seen) in this
+// walk and the next OID the agent answered is empty: GETNEXT returns the
+// least OID after the one asked, so the agent has nothing under that root.
+// Such columns end without a request of their own; an empty table walked
+// with others costs nothing beyond the request that shows it empty.
+func (p *poll) walkColumnsReps(roots []string, reps int, lazy []bool, fn func(col int, idx string, pdu gosnmp.SnmpPDU)) []error {
 	g := p.c.g
 	errs := make([]error, len(roots))
 	pos := slices.Clone(roots)
@@ -771,7 +821,13 @@ func (p *poll) walkColumnsReps(roots []string, reps int, fn func(col int, idx st
 	for i := range active {
 		active[i] = i
 	}
-	reps = min(max(reps, 1), p.c.cfg.MaxRepetitions)
+	stopped := make([]bool, len(roots)) // per column, in the response at hand
+	var gaps []oidGap // stretches of the MIB this response showed empty
+	var oids []string
+	// reps goes up to ceiling once a column outgrows the rows expected;
+	// tooBig lowers both.
+	ceiling := p.c.cfg.MaxRepetitions
+	reps = min(max(reps, 1), ceiling)
 	// Bound one request's varbinds as a single-column walk would.
 	maxVarbinds := max(p.c.cfg.MaxRepetitions, 10) * 4
 	for req := 0; len(active) > 0; req++ {
@@ -789,12 +845,23 @@ func (p *poll) walkColumnsReps(roots []string, reps int, fn func(col int, idx st
 		}
 		// Request at most as many columns as fit maxVarbinds at reps.
 		batch := active
+		if req == 0 && lazy != nil {
+			eager := make([]int, 0, len(active))
+			for _, c := range active {
+				if !lazy[c] {
+					eager = append(eager, c)
+				}
+			}
+			if len(eager) > 0 {
+				batch = eager
+			}
+		}
 		if n := min(max(maxVarbinds/max(reps, 1), 1), p.c.cfg.MaxOIDs); len(batch) > n {
 			batch = batch[:n]
 		}
-		oids := make([]string, len(batch))
-		for i, c := range batch {
-			oids[i] = pos[c]
+		oids = oids[:0]
+		for _, c := range batch {
+			oids = append(oids, pos[c])
 		}
 		var resp *gosnmp.SnmpPacket
 		var err error
@@ -820,10 +887,13 @@ func (p *poll) walkColumnsReps(roots []string, reps int, fn func(col int, idx st
 			}
 			done := batch[i]
 			active = slices.DeleteFunc(active, func(c int) bool { return c == done })
+			// Nothing follows that OID, so nothing under a root after it.
+			active = dropEmpty(active, roots, pos, append(gaps[:0], oidGap{from: pos[done]}))
 			continue
 		case gosnmp.TooBig:
 			if reps > 1 && g.Version != gosnmp.Version1 {
 				reps /= 2
+				ceiling = reps
 				continue
 			}
 			if len(batch) > 1 {
@@ -838,31 +908,80 @@ func (p *poll) walkColumnsReps(roots []string, reps int, fn func(col int, idx st
 		if len(vars) == 0 {
 			return errs
 		}
-		stopped := make(map[int]bool, len(batch))
+		gaps = gaps[:0]
 		// Row r of column i is vars[r*len(batch)+i].
-		for k, v := range vars {
+		for k := range vars {
+			v := &vars[k]
 			c := batch[k%len(batch)]
 			if stopped[c] {
 				continue
 			}
 			root := roots[c]
 			switch {
-			case v.Type == gosnmp.EndOfMibView || v.Type == gosnmp.NoSuchObject || v.Type == gosnmp.NoSuchInstance,
-				len(v.Name) <= len(root) || v.Name[len(root)] != '.' || v.Name[:len(root)] != root:
+			case v.Type == gosnmp.EndOfMibView:
 				stopped[c] = true
+				gaps = append(gaps, oidGap{from: pos[c]})
+				continue
+			case v.Type == gosnmp.NoSuchObject || v.Type == gosnmp.NoSuchInstance:
+				stopped[c] = true
+				continue
+			case len(v.Name) <= len(root) || v.Name[len(root)] != '.' || v.Name[:len(root)] != root:
+				stopped[c] = true
+				if oidCompare(v.Name, pos[c]) > 0 {
+					gaps = append(gaps, oidGap{from: pos[c], to: v.Name})
+				}
 				continue
 			case oidCompare(v.Name, pos[c]) <= 0:
 				errs[c] = fmt.Errorf("agent's OIDs do not increase: %s after %s", v.Name, pos[c])
 				stopped[c] = true
 				continue
 			}
-			fn(c, v.Name[len(root)+1:], v)
+			fn(c, v.Name[len(root)+1:], *v)
 			pos[c] = v.Name
 		}
 		// A column the response did not reach at all is still going.
-		active = slices.DeleteFunc(active, func(c int) bool { return stopped[c] })
+		going := len(active)
+		active = slices.DeleteFunc(active, func(c int) bool {
+			s := stopped[c]
+			stopped[c] = false
+			return s
+		})
+		if len(active) > going-len(batch) {
+			// Columns of the batch go on past the rows expected (a table
+			// that was empty or small has grown): walk on at full length.
+			reps = ceiling
+		}
+		if len(gaps) > 0 && len(active) > 0 {
+			active = dropEmpty(active, roots, pos, gaps)
+		}
 	}
 	return errs
+}
+
+// oidGap is a stretch of the agent's MIB with nothing in it: the OIDs
+// after from and before to (to "" for the end of the MIB view).
+type oidGap struct{ from, to string }
+
+// dropEmpty removes from active the columns not yet started whose whole
+// subtree lies inside one of gaps: they are empty.
+func dropEmpty(active []int, roots, pos []string, gaps []oidGap) []int {
+	return slices.DeleteFunc(active, func(c int) bool {
+		r := roots[c]
+		if pos[c] != r {
+			return false // rows came already
+		}
+		for _, gp := range gaps {
+			if oidCompare(gp.from, r) <= 0 && (gp.to == "" || oidCompare(gp.to, r) > 0 && !oidUnder(gp.to, r)) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// oidUnder reports whether oid lies in the subtree of root.
+func oidUnder(oid, root string) bool {
+	return len(oid) > len(root) && oid[len(root)] == '.' && oid[:len(root)] == root
 }
 
 func setAll(errs []error, cols []int, err error) []error {
@@ -875,28 +994,44 @@ func setAll(errs []error, cols []int, err error) []error {
 // maxWalkRequests bounds one column walk against agents that never end it.
 const maxWalkRequests = 10000
 
-// oidCompare compares numeric OIDs arc by arc.
+// oidCompare compares numeric OIDs arc by arc. It looks only at the arc
+// where they first differ: arcs have no leading zeros, so the longer
+// number is the larger, and one of equal length compares as text.
 func oidCompare(a, b string) int {
 	a, b = strings.TrimPrefix(a, "."), strings.TrimPrefix(b, ".")
-	for a != "" && b != "" {
-		var x, y string
-		x, a, _ = strings.Cut(a, ".")
-		y, b, _ = strings.Cut(b, ".")
-		if len(x) != len(y) {
-			// Arcs have no leading zeros: the longer number is larger.
-			if len(x) < len(y) {
-				return -1
-			}
-			return 1
-		}
-		if c := strings.Compare(x, y); c != 0 {
-			return c
-		}
+	n := min(len(a), len(b))
+	i := 0
+	for i < n && a[i] == b[i] {
+		i++
+	}
+	if i == len(a) && i == len(b) {
+		return 0
+	}
+	s := i // start of the arc holding the first difference
+	for s > 0 && a[s-1] != '.' {
+		s--
+	}
+	ea, eb := s, s // ends of that arc in a and in b
+	for ea < len(a) && a[ea] != '.' {
+		ea++
+	}
+	for eb < len(b) && b[eb] != '.' {
+		eb++
 	}
 	switch {
-	case a == "" && b == "":
-		return 0
-	case a == "":
+	case ea-s != eb-s:
+		if ea-s < eb-s {
+			return -1
+		}
+		return 1
+	case ea > i:
+		// Arcs of equal length that differ at i.
+		if a[i] < b[i] {
+			return -1
+		}
+		return 1
+	case ea == len(a):
+		// Equal arcs: the OID that ends here comes first.
 		return -1
 	}
 	return 1

@@ -2,6 +2,8 @@ package snmp
 
 import (
 	"math"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/gosnmp/gosnmp"
@@ -57,6 +59,56 @@ func FuzzNumericString(f *testing.F) {
 		r, err := parseNumericString(s)
 		if err == nil && (math.IsNaN(r.value) || math.IsInf(r.value, 0)) {
 			t.Fatalf("%q parsed as %v", s, r.value)
+		}
+	})
+}
+
+// FuzzOIDCompare: oidCompare orders OIDs as their arcs do, numerically and
+// arc by arc, whatever the arcs' lengths.
+func FuzzOIDCompare(f *testing.F) {
+	f.Add([]byte{1, 3, 6, 1}, []byte{1, 3, 6, 1, 0}, uint32(7))
+	f.Add([]byte{1, 3, 6, 10}, []byte{1, 3, 6, 9, 99}, uint32(100))
+	f.Add([]byte{1, 3}, []byte{1, 3}, uint32(0))
+	f.Fuzz(func(t *testing.T, a, b []byte, scale uint32) {
+		arcs := func(bs []byte) []uint64 {
+			out := make([]uint64, len(bs))
+			for i, x := range bs {
+				// Spread the arcs over several lengths of decimal digits.
+				out[i] = uint64(x) * uint64(scale%1000+1) * uint64(i%3*1000+1)
+			}
+			return out
+		}
+		render := func(xs []uint64) string {
+			var s strings.Builder
+			for _, x := range xs {
+				s.WriteString("." + strconv.FormatUint(x, 10))
+			}
+			return s.String()
+		}
+		x, y := arcs(a), arcs(b)
+		want := 0
+		for i := 0; i < min(len(x), len(y)) && want == 0; i++ {
+			switch {
+			case x[i] < y[i]:
+				want = -1
+			case x[i] > y[i]:
+				want = 1
+			}
+		}
+		if want == 0 {
+			switch {
+			case len(x) < len(y):
+				want = -1
+			case len(x) > len(y):
+				want = 1
+			}
+		}
+		sa, sb := render(x), render(y)
+		if got := oidCompare(sa, sb); got != want {
+			t.Fatalf("oidCompare(%s, %s) = %d, want %d", sa, sb, got, want)
+		}
+		if got := oidCompare(sb, sa); got != -want {
+			t.Fatalf("oidCompare(%s, %s) = %d, want %d", sb, sa, got, -want)
 		}
 	})
 }
