@@ -822,7 +822,7 @@ func (p *poll) walkColumnsReps(roots []string, reps int, lazy []bool, fn func(co
 		active[i] = i
 	}
 	stopped := make([]bool, len(roots)) // per column, in the response at hand
-	var gaps []oidGap // stretches of the MIB this response showed empty
+	var gaps []oidGap                   // stretches of the MIB this response showed empty
 	var oids []string
 	// reps goes up to ceiling once a column outgrows the rows expected;
 	// tooBig lowers both.
