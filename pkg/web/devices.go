@@ -121,6 +121,60 @@ func userName(c echo.Context) string {
 	return ""
 }
 
+// writeScope returns, for a user limited by a scope, whether a device
+// with this name in this site (its trees: the site and its ancestors) is
+// theirs to change; nil when the user is not limited. Changing a device
+// is bound by the same scope as seeing it: an editor limited to "emea/*"
+// adds, changes and deletes devices there only.
+func (s *Server) writeScope(c echo.Context) (func(name, site string) bool, error) {
+	u, ok := auth.UserFrom(c.Request().Context())
+	if !ok || u.ID == 0 || s.o.Users == nil {
+		return nil, nil
+	}
+	sc, err := s.o.Users.Scope(u.Name)
+	if err != nil {
+		return nil, err
+	}
+	if sc.Unrestricted() {
+		return nil, nil
+	}
+	return func(name, site string) bool { return sc.Allow(name, siteTrees(site)...) }, nil
+}
+
+// currentSite is the site of a device now (from the device list), "" if
+// it has none or is not known.
+func (s *Server) currentSite(name string) (site string, known bool) {
+	if s.o.Devices == nil {
+		return "", false
+	}
+	for _, d := range s.o.Devices.Devices() {
+		if d.Name == name {
+			return d.Site, true
+		}
+	}
+	return "", false
+}
+
+// scopeError is a write to devices or sites the user's scope does not
+// allow: 403 naming the field.
+type scopeError struct{ Field, What string }
+
+func (e *scopeError) Error() string {
+	return e.What + " is outside the devices and sites your scope allows"
+}
+
+// outOfScope answers a write of a new name or site outside the user's
+// scope. (A device that exists but is not theirs answers 404 instead: it
+// does not exist for them, as in reads.)
+func outOfScope(field, what string) error { return &scopeError{Field: field, What: what} }
+
+// bodySite reads a device body's site ("" when absent or not a string;
+// the editor's validation reports a wrong type).
+func bodySite(dev map[string]any) string {
+	site, _ := dev["site"].(string)
+	return site
+}
+
 // apiAddDevice: POST /api/v1/devices.
 func (s *Server) apiAddDevice(c echo.Context) error {
 	ed, err := s.deviceEditor()
@@ -133,6 +187,16 @@ func (s *Server) apiAddDevice(c echo.Context) error {
 	}
 	if dev == nil {
 		return badParam("body", "want a device object, got null")
+	}
+	allow, err := s.writeScope(c)
+	if err != nil {
+		return err
+	}
+	if allow != nil {
+		name, _ := dev["name"].(string)
+		if !allow(name, bodySite(dev)) {
+			return outOfScope("name", fmt.Sprintf("device %q in site %q", name, bodySite(dev)))
+		}
 	}
 	st, err := ed.AddDevice(c.Request().Context(), dev, userName(c))
 	if err != nil {
@@ -167,6 +231,18 @@ func (s *Server) apiUpdateDevice(c echo.Context) error {
 	default:
 		return badParam("name", "must be a string")
 	}
+	allow, err := s.writeScope(c)
+	if err != nil {
+		return err
+	}
+	if allow != nil {
+		if site, _ := s.currentSite(name); !allow(name, site) {
+			return ErrNotFound
+		}
+		if !allow(name, bodySite(dev)) {
+			return outOfScope("site", fmt.Sprintf("site %q", bodySite(dev)))
+		}
+	}
 	st, err := ed.UpdateDevice(c.Request().Context(), name, dev, userName(c))
 	if err != nil {
 		return err
@@ -179,6 +255,15 @@ func (s *Server) apiDeleteDevice(c echo.Context) error {
 	ed, err := s.deviceEditor()
 	if err != nil {
 		return err
+	}
+	allow, err := s.writeScope(c)
+	if err != nil {
+		return err
+	}
+	if allow != nil {
+		if site, _ := s.currentSite(c.Param("name")); !allow(c.Param("name"), site) {
+			return ErrNotFound
+		}
 	}
 	if err := ed.DeleteDevice(c.Request().Context(), c.Param("name")); err != nil {
 		return err
@@ -222,6 +307,17 @@ func (s *Server) apiDiscover(c echo.Context) error {
 		}
 	default:
 		return badParam("version", "%q: want 1, 2c or 3", req.Version)
+	}
+	if req.Apply {
+		// Discovery names the devices it adds from what they answer: a
+		// user limited by a scope proposes, then adds them one by one.
+		allow, err := s.writeScope(c)
+		if err != nil {
+			return err
+		}
+		if allow != nil {
+			return outOfScope("apply", "adding discovered devices (their names come from the agents)")
+		}
 	}
 	req.By = userName(c)
 	found, err := ed.Discover(c.Request().Context(), req)

@@ -39,7 +39,8 @@ func (m *memEditor) Devices() []DeviceStatus {
 	defer m.mu.Unlock()
 	out := []DeviceStatus{{Name: "file1", Template: "t", Source: "config"}}
 	for _, n := range m.order {
-		out = append(out, DeviceStatus{Name: n, Template: m.raw[n]["template"].(string), Source: "api"})
+		site, _ := m.raw[n]["site"].(string)
+		out = append(out, DeviceStatus{Name: n, Template: m.raw[n]["template"].(string), Source: "api", Site: site})
 	}
 	return out
 }
@@ -211,6 +212,57 @@ func TestAPIDeviceWrites(t *testing.T) {
 	// Secrets are not logged either.
 	if strings.Contains(env.logs.String(), "s3cret") {
 		t.Errorf("community in the log:\n%s", env.logs.String())
+	}
+}
+
+// TestScopedEditorWrites: an editor limited to a tree adds, changes and
+// deletes devices in it only; devices elsewhere do not exist for them,
+// and discovery may propose but not add.
+func TestScopedEditorWrites(t *testing.T) {
+	env, ed := newEditorEnv(t)
+	if err := env.store.SetScope("editor1", auth.Scope{Trees: []string{"emea"}}); err != nil {
+		t.Fatal(err)
+	}
+	ct := []string{"Content-Type", "application/json"}
+	dev := func(name, site string) string {
+		d := map[string]any{"name": name, "template": "t", "snmp": map[string]any{"address": "127.0.0.1:1161", "community": "c"}}
+		if site != "" {
+			d["site"] = site
+		}
+		b, _ := json.Marshal(d)
+		return string(b)
+	}
+	steps := []struct {
+		what, method, path string
+		role               auth.Role
+		body               string
+		code               int
+		field              string
+	}{
+		{"add in scope", "POST", "/api/v1/devices", auth.RoleEditor, dev("r1", "emea/lon"), 201, ""},
+		{"add in another site", "POST", "/api/v1/devices", auth.RoleEditor, dev("r2", "amer"), 403, "name"},
+		{"add without a site", "POST", "/api/v1/devices", auth.RoleEditor, dev("r3", ""), 403, "name"},
+		{"admin adds elsewhere", "POST", "/api/v1/devices", auth.RoleAdmin, dev("x1", "amer"), 201, ""},
+		{"move out of scope", "PUT", "/api/v1/devices/r1", auth.RoleEditor, dev("r1", "amer/nyc"), 403, "site"},
+		{"move within scope", "PUT", "/api/v1/devices/r1", auth.RoleEditor, dev("r1", "emea/par"), 200, ""},
+		{"change a device elsewhere", "PUT", "/api/v1/devices/x1", auth.RoleEditor, dev("x1", "emea"), 404, ""},
+		{"delete a device elsewhere", "DELETE", "/api/v1/devices/x1", auth.RoleEditor, "", 404, ""},
+		{"discover and add", "POST", "/api/v1/discover", auth.RoleEditor, `{"addresses":["127.0.0.1"],"community":"c","apply":true}`, 403, "apply"},
+		{"discover only", "POST", "/api/v1/discover", auth.RoleEditor, `{"addresses":["127.0.0.1"],"community":"c"}`, 200, ""},
+		{"delete in scope", "DELETE", "/api/v1/devices/r1", auth.RoleEditor, "", 204, ""},
+	}
+	for _, st := range steps {
+		code, _, body := env.do(t, st.method, st.path, st.role, strings.NewReader(st.body), ct...)
+		if code != st.code || st.field != "" && !strings.Contains(body, `"field":"`+st.field+`"`) {
+			t.Errorf("%s: %d %s, want %d with field %q", st.what, code, body, st.code, st.field)
+		}
+	}
+	names := map[string]string{}
+	for _, d := range ed.Devices() {
+		names[d.Name] = d.Site
+	}
+	if _, ok := names["r2"]; ok || names["x1"] != "amer" || len(names) != 2 {
+		t.Errorf("devices after the scoped editor's writes: %v, want file1 and x1 in amer", names)
 	}
 }
 

@@ -308,11 +308,14 @@ func (s *Server) handleError(err error, c echo.Context) {
 	var pe *paramError
 	var fe *config.FieldError
 	var he *echo.HTTPError
+	var se *scopeError
 	switch {
 	case errors.As(err, &pe):
 		code, body = http.StatusBadRequest, map[string]string{"error": pe.Error(), "field": pe.Field}
 	case errors.As(err, &fe):
 		code, body = http.StatusBadRequest, map[string]string{"error": err.Error(), "field": fe.Path}
+	case errors.As(err, &se):
+		code, body = http.StatusForbidden, map[string]string{"error": se.Error(), "field": se.Field}
 	case errors.Is(err, ErrBusy):
 		c.Response().Header().Set("Retry-After", "10")
 		code, body = http.StatusTooManyRequests, map[string]string{"error": err.Error()}
