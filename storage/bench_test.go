@@ -205,6 +205,24 @@ func rssMiB() float64 {
 	return math.NaN()
 }
 
+// BenchmarkLabelValues asks for one device's ifName values among 200,000
+// data sources of 2,000 devices, as listing a device's graphs does (once
+// per device and per-label template).
+func BenchmarkLabelValues(b *testing.B) {
+	db := openTest(b, b.TempDir())
+	const devices, per = 2000, 100
+	f := newBenchFleet(devices, per)
+	f.ingest(b, db, 0, 1, 2)
+	sel := metric.Selector{metric.Eq(metric.NameLabel, "ifHCInOctets"), metric.Eq(metric.DeviceLabel, "dev1234")}
+	b.ReportAllocs()
+	for b.Loop() {
+		vals, err := db.LabelValues(context.Background(), "ifIndex", sel)
+		if err != nil || len(vals) != per/4 {
+			b.Fatalf("%d values, %v", len(vals), err)
+		}
+	}
+}
+
 func liveHeap() uint64 {
 	runtime.GC()
 	runtime.GC()

@@ -106,6 +106,11 @@ type shard struct {
 	mu      sync.Mutex
 	series  map[uint64]*seriesState // by label hash; collisions chained
 	scratch []out                   // values produced by apply, taken by ingest
+	// byDevice lists the series of each device (all in this shard): the
+	// catalogue's questions are mostly about one device, and answering
+	// them by scanning every series made listing the graphs of D devices
+	// cost D x (all series).
+	byDevice map[string][]*seriesState
 
 	// The RRD state machines report PDPs and rows through callbacks. One
 	// pair per shard (not per series) saves memory: apply runs under the
@@ -215,7 +220,7 @@ func Open(o Options) (*DB, error) {
 		ckptc: make(chan struct{}, 1),
 	}
 	for i := range db.shards {
-		sh := &shard{series: map[uint64]*seriesState{}}
+		sh := &shard{series: map[uint64]*seriesState{}, byDevice: map[string][]*seriesState{}}
 		sh.emitRow = func(end time.Time, v float64) {
 			if !isNaN(v) {
 				sh.scratch = append(sh.scratch, out{s: sh.cur, slot: int32(sh.curSlot), t: end.Unix() * 1000, v: v})
@@ -611,6 +616,14 @@ func (db *DB) removeSeries(s *seriesState) {
 			p.next = s.next
 		}
 	}
+	dev := s.labels.Get(metric.DeviceLabel)
+	if list := sh.byDevice[dev]; len(list) <= 1 {
+		delete(sh.byDevice, dev)
+	} else if i := slices.Index(list, s); i >= 0 {
+		list[i] = list[len(list)-1]
+		list[len(list)-1] = nil
+		sh.byDevice[dev] = list[:len(list)-1]
+	}
 	db.m.series.Set(float64(db.nseries.Add(-1)))
 }
 
@@ -643,6 +656,8 @@ func (db *DB) newSeries(ls metric.Labels, ds metric.DS) *seriesState {
 	s.refs = make([]atomic.Uint64, len(db.slots))
 	s.next = sh.series[h]
 	sh.series[h] = s
+	dev := s.labels.Get(metric.DeviceLabel)
+	sh.byDevice[dev] = append(sh.byDevice[dev], s)
 	db.m.series.Set(float64(db.nseries.Add(1)))
 	return s
 }

@@ -407,6 +407,15 @@ func TestCatalogueAndDelete(t *testing.T) {
 		if err != nil || strings.Join(devs, ",") != "r2" {
 			t.Fatalf("devices after delete: %v, %v", devs, err)
 		}
+		// By device (the per-device lists) as by a full scan.
+		for dev, want := range map[string]string{"r1": "", "r2": "eth0,eth1,lo"} {
+			for _, sel := range []metric.Selector{{metric.Eq(metric.DeviceLabel, dev)}, {metric.Eq(metric.NameLabel, "ifHCInOctets"), mustRe(t, metric.DeviceLabel, dev+"|none")}} {
+				vals, err := db.LabelValues(ctx, "ifName", sel)
+				if err != nil || strings.Join(vals, ",") != want {
+					t.Fatalf("ifName of %s after delete (%v): %v, %v; want %q", dev, sel, vals, err, want)
+				}
+			}
+		}
 		res, err := db.Select(ctx, metric.Query{Match: r1, From: base, To: base.Add(time.Hour)})
 		if err != nil || len(res) != 0 {
 			t.Fatalf("select after delete: %v, %v", res, err)
@@ -477,6 +486,15 @@ func TestCatalogueExpires(t *testing.T) {
 	if got := devices(); got != "kept" {
 		t.Fatalf("devices after a restart: %q, want kept", got)
 	}
+}
+
+func mustRe(tb testing.TB, name, re string) metric.Matcher {
+	tb.Helper()
+	m, err := metric.Re(name, re)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return m
 }
 
 func TestBadInput(t *testing.T) {

@@ -359,14 +359,27 @@ func (db *DB) eachSeries(sel metric.Selector, fn func(metric.Labels)) error {
 	if db.closed.Load() {
 		return ErrClosed
 	}
-	db.eachState(func(s *seriesState) {
+	match := func(s *seriesState) {
 		for _, m := range ms {
 			if !m.Matches(s.labels.Get(m.Name)) {
 				return
 			}
 		}
 		fn(s.labels)
-	})
+	}
+	for _, m := range ms {
+		if m.Name == metric.DeviceLabel && m.Type == labels.MatchEqual && m.Value != "" {
+			// One device: its shard's list of its series.
+			sh := db.shards[shardIndex(metric.Labels{{Name: metric.DeviceLabel, Value: m.Value}})]
+			sh.mu.Lock()
+			defer sh.mu.Unlock()
+			for _, s := range sh.byDevice[m.Value] {
+				match(s)
+			}
+			return nil
+		}
+	}
+	db.eachState(match)
 	return nil
 }
 
