@@ -710,14 +710,7 @@ func (w *tableWalk) end(colErrs []error) {
 	for _, v := range values {
 		l, ok := rows[v.idx]
 		if !ok {
-			m := make(map[string]string, len(rowLabels[v.idx])+1) // the cache stays as read
-			for k, x := range rowLabels[v.idx] {
-				m[k] = x
-			}
-			if id := identity(v.idx); t.t.IndexLabel != "" && (id == "" || idCount[id] > 1) {
-				m[t.t.IndexLabel] = v.idx
-			}
-			l = metric.FromMap(m)
+			l = rowSet(rowLabels[v.idx], t.t.IndexLabel, v.idx, identity(v.idx), idCount)
 			rows[v.idx] = l
 		}
 		col := &t.columns[v.col]
@@ -732,6 +725,24 @@ func (w *tableWalk) end(colErrs []error) {
 	} else if len(rows) > 0 {
 		st.rows = len(rows)
 	}
+}
+
+// rowSet is a row's labels, sorted: its label columns' values (an empty
+// one left out) and, unless the row's identity label id is unique, the
+// index under indexLabel (which wins over a label column of that name).
+func rowSet(cols map[string]string, indexLabel, idx, id string, idCount map[string]int) metric.Labels {
+	withIndex := indexLabel != "" && (id == "" || idCount[id] > 1)
+	l := make(metric.Labels, 0, len(cols)+1)
+	for k, x := range cols {
+		if x != "" && !(withIndex && k == indexLabel) {
+			l = append(l, metric.Label{Name: k, Value: x})
+		}
+	}
+	if withIndex && idx != "" {
+		l = append(l, metric.Label{Name: indexLabel, Value: idx})
+	}
+	slices.SortFunc(l, func(a, b metric.Label) int { return strings.Compare(a.Name, b.Name) })
+	return l
 }
 
 // tableGroup is how many tables from the i-th on go into one walk: tables
@@ -823,7 +834,7 @@ func (p *poll) walkColumnsReps(roots []string, reps int, lazy []bool, fn func(co
 	}
 	stopped := make([]bool, len(roots)) // per column, in the response at hand
 	var gaps []oidGap                   // stretches of the MIB this response showed empty
-	var oids []string
+	oids := make([]string, 0, min(len(roots), max(p.c.cfg.MaxOIDs, 1)))
 	// reps goes up to ceiling once a column outgrows the rows expected;
 	// tooBig lowers both.
 	ceiling := p.c.cfg.MaxRepetitions
@@ -909,6 +920,8 @@ func (p *poll) walkColumnsReps(roots []string, reps int, lazy []bool, fn func(co
 			return errs
 		}
 		gaps = gaps[:0]
+		// Gaps matter only to columns not in this request.
+		infer := len(batch) < len(active)
 		// Row r of column i is vars[r*len(batch)+i].
 		for k := range vars {
 			v := &vars[k]
@@ -920,14 +933,16 @@ func (p *poll) walkColumnsReps(roots []string, reps int, lazy []bool, fn func(co
 			switch {
 			case v.Type == gosnmp.EndOfMibView:
 				stopped[c] = true
-				gaps = append(gaps, oidGap{from: pos[c]})
+				if infer {
+					gaps = append(gaps, oidGap{from: pos[c]})
+				}
 				continue
 			case v.Type == gosnmp.NoSuchObject || v.Type == gosnmp.NoSuchInstance:
 				stopped[c] = true
 				continue
 			case len(v.Name) <= len(root) || v.Name[len(root)] != '.' || v.Name[:len(root)] != root:
 				stopped[c] = true
-				if oidCompare(v.Name, pos[c]) > 0 {
+				if infer && oidCompare(v.Name, pos[c]) > 0 {
 					gaps = append(gaps, oidGap{from: pos[c], to: v.Name})
 				}
 				continue
