@@ -503,14 +503,23 @@ func (p *poll) get(oids []string, fn func(gosnmp.SnmpPDU)) {
 		}
 		switch resp.Error {
 		case gosnmp.NoError:
-			got := make(map[string]bool, len(resp.Variables))
 			for _, v := range resp.Variables {
-				got[v.Name] = true
 				fn(v)
 			}
-			for _, o := range oids {
-				if !got[o] {
-					p.errs.add(fmt.Errorf("snmp get %s on %s: %w: missing from the response", o, dev, ErrNoSuchObject))
+			// Agents answer in the order asked; look further only when not.
+			inOrder := len(resp.Variables) == len(oids)
+			for i := 0; inOrder && i < len(oids); i++ {
+				inOrder = resp.Variables[i].Name == oids[i]
+			}
+			if !inOrder {
+				got := make(map[string]bool, len(resp.Variables))
+				for _, v := range resp.Variables {
+					got[v.Name] = true
+				}
+				for _, o := range oids {
+					if !got[o] {
+						p.errs.add(fmt.Errorf("snmp get %s on %s: %w: missing from the response", o, dev, ErrNoSuchObject))
+					}
 				}
 			}
 			return
