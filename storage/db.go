@@ -71,6 +71,7 @@ type DB struct {
 	// parallel.
 	shards  [shardCount]*shard
 	nseries atomic.Int64
+	catver  atomic.Uint64 // changes whenever a series is added or forgotten
 	nextID  atomic.Uint64
 
 	// jmu serialises journal writes. The segment changes only while
@@ -616,6 +617,7 @@ func (db *DB) removeSeries(s *seriesState) {
 			p.next = s.next
 		}
 	}
+	db.catver.Add(1)
 	dev := s.labels.Get(metric.DeviceLabel)
 	if list := sh.byDevice[dev]; len(list) <= 1 {
 		delete(sh.byDevice, dev)
@@ -658,6 +660,7 @@ func (db *DB) newSeries(ls metric.Labels, ds metric.DS) *seriesState {
 	sh.series[h] = s
 	dev := s.labels.Get(metric.DeviceLabel)
 	sh.byDevice[dev] = append(sh.byDevice[dev], s)
+	db.catver.Add(1)
 	db.m.series.Set(float64(db.nseries.Add(1)))
 	return s
 }

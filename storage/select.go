@@ -346,6 +346,11 @@ func (db *DB) Series(ctx context.Context, sel metric.Selector) ([]metric.Labels,
 	return out, nil
 }
 
+// CatalogueVersion changes whenever a series is added to the catalogue or
+// leaves it (deleted, expired): what was derived from the catalogue (a
+// list of graphs) is current while it stays the same.
+func (db *DB) CatalogueVersion() uint64 { return db.catver.Load() }
+
 // eachSeries calls fn for every known series matching sel. The catalogue
 // is kept in memory (and in checkpoints), so that it is exact after a
 // deletion, which the TSDBs' indexes only reflect after compaction.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -24,6 +25,7 @@ import (
 	"github.com/saguaro-monitoring/saguaro/pkg/metric"
 	"github.com/saguaro-monitoring/saguaro/pkg/nginxtest"
 	"github.com/saguaro-monitoring/saguaro/pkg/snmpdtest"
+	"github.com/saguaro-monitoring/saguaro/pkg/web"
 	"github.com/saguaro-monitoring/saguaro/poller"
 	"github.com/saguaro-monitoring/saguaro/storage"
 	"github.com/saguaro-monitoring/saguaro/templates"
@@ -631,4 +633,100 @@ devices:
 	}
 	check(0, 1, 3)
 	sched.Set(nil) // closes the collectors
+}
+
+// TestGraphListFollowsCatalogue: the list of graphs is made once and kept
+// while neither the configuration nor storage's catalogue changes; a new
+// interface's series adds its graphs at once, and a reload rebuilds it.
+func TestGraphListFollowsCatalogue(t *testing.T) {
+	set, err := templates.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "saguaro.yaml")
+	cfgText := `devices:
+  - {name: r1, template: net-snmp-host, snmp: {address: "127.0.0.1:1", community: c}}
+`
+	if err := os.WriteFile(file, []byte(cfgText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, set, err := loadAll(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := storage.Open(storage.DefaultOptions(filepath.Join(dir, "data")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	sched := poller.New(nil, nil, nil)
+	defer sched.Set(nil)
+	svc := &service{file: file, db: db, sched: sched, log: newLogger(io.Discard, "error")}
+	if err := svc.apply(cfg, set); err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	ifGraphs := func(list []graphs.Info) int {
+		n := 0
+		for _, g := range list {
+			if g.Vars["ifName"] != "" {
+				n++
+			}
+		}
+		return n
+	}
+	l1, err := svc.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l2, _ := svc.List(ctx)
+	if len(l1) == 0 || &l1[0] != &l2[0] {
+		t.Fatalf("second List made the list again (or it is empty: %d graphs)", len(l1))
+	}
+	if n := ifGraphs(l1); n != 0 {
+		t.Fatalf("%d interface graphs before any interface series", n)
+	}
+	// eth0 appears in storage: its graphs are listed and can be planned.
+	at := time.Now().Add(-time.Minute).Truncate(time.Second)
+	err = db.Append(ctx, []metric.Sample{{
+		Labels: metric.New(metric.NameLabel, "if_in_octets", metric.DeviceLabel, "r1", "ifName", "eth0"),
+		DS:     metric.DS{Type: metric.Counter, Heartbeat: 2 * time.Minute, Min: 0, Max: math.NaN()},
+		Time:   at, Value: 1000, Count: 1000, Exact: true,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l3, _ := svc.List(ctx)
+	if ifGraphs(l3) == 0 {
+		t.Fatal("no interface graph after eth0's series appeared")
+	}
+	var id string
+	for _, g := range l3 {
+		if g.Vars["ifName"] == "eth0" {
+			id = g.ID
+			break
+		}
+	}
+	if _, err := svc.Plan(ctx, id, graphs.Options{From: at.Add(-time.Hour), To: at, Width: 400, Height: 150}); err != nil {
+		t.Errorf("plan %s: %v", id, err)
+	}
+	if _, err := svc.Plan(ctx, "r1.nope", graphs.Options{}); !errors.Is(err, web.ErrNotFound) {
+		t.Errorf("plan of an unknown id: %v", err)
+	}
+	// A reload with another device makes it anew.
+	if err := os.WriteFile(file, []byte(cfgText+"  - {name: r2, template: net-snmp-host, snmp: {address: \"127.0.0.1:1\", community: c}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	l4, _ := svc.List(ctx)
+	devs := map[string]bool{}
+	for _, g := range l4 {
+		devs[g.Device] = true
+	}
+	if !devs["r2"] {
+		t.Errorf("r2's graphs missing after the reload: %v", devs)
+	}
 }

@@ -215,6 +215,7 @@ type service struct {
 	// added through the API (nil: none, as in tests of the file alone).
 	users       *auth.Store
 	state       atomic.Pointer[serviceState]
+	graphList   atomic.Pointer[graphList]
 	reloadMu    sync.Mutex
 	discovering atomic.Bool
 }
@@ -275,11 +276,52 @@ func (s *service) Reload(ctx context.Context) error {
 	return nil
 }
 
+// graphList is the list of graphs made for one configuration and one
+// version of storage's catalogue, with an index by ID.
+type graphList struct {
+	st   *serviceState
+	ver  uint64
+	list []graphs.Info
+	byID map[string]int
+}
+
+// graphs returns the current list of graphs, made anew only when the
+// configuration or the catalogue changed since it was last made: every
+// page and every graph image needs it, and making it asks the catalogue
+// about each device and template.
+func (s *service) graphs(ctx context.Context) (*graphList, error) {
+	st := s.state.Load()
+	var ver uint64
+	if s.db != nil {
+		ver = s.db.CatalogueVersion()
+	}
+	if gl := s.graphList.Load(); gl != nil && gl.st == st && gl.ver == ver {
+		return gl, nil
+	}
+	list, err := s.makeList(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	gl := &graphList{st: st, ver: ver, list: list, byID: make(map[string]int, len(list))}
+	for i, g := range list {
+		gl.byID[g.ID] = i
+	}
+	s.graphList.Store(gl)
+	return gl, nil
+}
+
 // List returns the graphs device by device in configuration order, each
 // device's in the order its template names them (traffic before errors,
-// say), then by label value.
+// say), then by label value. The list is shared: callers do not change it.
 func (s *service) List(ctx context.Context) ([]graphs.Info, error) {
-	st := s.state.Load()
+	gl, err := s.graphs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return gl.list, nil
+}
+
+func (s *service) makeList(ctx context.Context, st *serviceState) ([]graphs.Info, error) {
 	list, err := st.cat.List(ctx, st.devices)
 	if err != nil {
 		return nil, err
@@ -302,22 +344,20 @@ func (s *service) List(ctx context.Context) ([]graphs.Info, error) {
 
 // Plan plans the graph with the given id.
 func (s *service) Plan(ctx context.Context, id string, o graphs.Options) (*graphs.Plan, error) {
-	list, err := s.List(ctx)
+	gl, err := s.graphs(ctx)
 	if err != nil {
 		return nil, err
 	}
-	st := s.state.Load()
-	for _, info := range list {
-		if info.ID != id {
-			continue
-		}
-		t, ok := st.cat.Template(info.Template)
-		if !ok {
-			return nil, fmt.Errorf("graph %s: template %q: %w", id, info.Template, web.ErrNotFound)
-		}
-		return graphs.NewPlan(ctx, s.db, t, info.Vars, o)
+	i, ok := gl.byID[id]
+	if !ok {
+		return nil, fmt.Errorf("graph %s: %w", id, web.ErrNotFound)
 	}
-	return nil, fmt.Errorf("graph %s: %w", id, web.ErrNotFound)
+	info := gl.list[i]
+	t, ok := gl.st.cat.Template(info.Template)
+	if !ok {
+		return nil, fmt.Errorf("graph %s: template %q: %w", id, info.Template, web.ErrNotFound)
+	}
+	return graphs.NewPlan(ctx, s.db, t, info.Vars, o)
 }
 
 // Devices joins the configuration with the poller's health.

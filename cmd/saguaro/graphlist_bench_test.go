@@ -1,0 +1,85 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/saguaro-monitoring/saguaro/pkg/metric"
+	"github.com/saguaro-monitoring/saguaro/poller"
+	"github.com/saguaro-monitoring/saguaro/storage"
+)
+
+// BenchmarkGraphList lists the graphs of 2,000 net-snmp-host devices
+// with 4 interfaces and 2 disks each (about 23 graphs a device): "make"
+// builds the list from the catalogue, as after a change of configuration
+// or of the series; "cached" is every other page and image.
+func BenchmarkGraphList(b *testing.B) {
+	const devices = 2000
+	dir := b.TempDir()
+	var cfg strings.Builder
+	cfg.WriteString("devices:\n")
+	for d := range devices {
+		fmt.Fprintf(&cfg, "  - {name: r%04d, template: net-snmp-host, snmp: {address: \"127.0.0.1:1\", community: c}}\n", d)
+	}
+	file := filepath.Join(dir, "saguaro.yaml")
+	if err := os.WriteFile(file, []byte(cfg.String()), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	c, set, err := loadAll(file)
+	if err != nil {
+		b.Fatal(err)
+	}
+	db, err := storage.Open(storage.DefaultOptions(filepath.Join(dir, "data")))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	at := time.Now().Add(-time.Minute).Truncate(time.Second)
+	ds := metric.DS{Type: metric.Counter, Heartbeat: 2 * time.Minute, Min: 0, Max: math.NaN()}
+	for d := range devices {
+		var batch []metric.Sample
+		dev := fmt.Sprintf("r%04d", d)
+		for _, ifn := range []string{"lo", "eth0", "eth1", "eth2"} {
+			for _, m := range []string{"if_in_octets", "if_out_octets", "if_in_errors", "if_out_errors", "if_in_discards", "if_out_discards"} {
+				batch = append(batch, metric.Sample{Labels: metric.New(metric.NameLabel, m, metric.DeviceLabel, dev, "ifName", ifn),
+					DS: ds, Time: at, Value: 1, Count: 1, Exact: true})
+			}
+		}
+		for _, disk := range []string{"/", "/var"} {
+			batch = append(batch, metric.Sample{Labels: metric.New(metric.NameLabel, "hr_storage_used_units", metric.DeviceLabel, dev, "hrStorageDescr", disk),
+				DS: metric.Gauges(2 * time.Minute), Time: at, Value: 1})
+		}
+		if err := db.Append(b.Context(), batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	sched := poller.New(nil, nil, nil)
+	defer sched.Set(nil)
+	svc := &service{file: file, db: db, sched: sched, log: newLogger(io.Discard, "error")}
+	if err := svc.apply(c, set); err != nil {
+		b.Fatal(err)
+	}
+	for _, mode := range []string{"make", "cached"} {
+		b.Run(mode, func(b *testing.B) {
+			n := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				if mode == "make" {
+					svc.graphList.Store(nil)
+				}
+				list, err := svc.List(b.Context())
+				if err != nil {
+					b.Fatal(err)
+				}
+				n = len(list)
+			}
+			b.ReportMetric(float64(n), "graphs")
+		})
+	}
+}
