@@ -2,7 +2,8 @@
 // runs the poll (no goroutine waits between polls), a stable start offset
 // per target, every poll under a timeout shorter than the
 // interval, overlapping ticks skipped and counted, dead targets backed off,
-// an optional bound on concurrent polls, and health samples
+// optional bounds on concurrent polls (over all targets and per device),
+// and health samples
 // (saguaro_poll_success, _duration_seconds, _samples, _errors,
 // _skipped_total) recorded for every tick.
 //

@@ -27,7 +27,7 @@ var (
 	descErrors   = prometheus.NewDesc(ErrorsMetric,
 		"Problems reported by the last poll of the target (0 when it succeeded).", healthLabels, nil)
 	descSkipped = prometheus.NewDesc(SkippedMetric,
-		"Ticks skipped because the previous poll of the target still ran.", healthLabels, nil)
+		"Ticks skipped: the previous poll of the target still ran, or no slot under the global or device bound freed before the next tick.", healthLabels, nil)
 	descPolls    = prometheus.NewDesc("saguaro_polls_total", "Finished polls of the target.", healthLabels, nil)
 	descFailures = prometheus.NewDesc("saguaro_poll_failures_total",
 		"Finished polls of the target that returned an error.", healthLabels, nil)
