@@ -133,3 +133,32 @@ func BenchmarkConvert(b *testing.B) {
 		_, _ = convert(gosnmp.OctetString, []byte("0.15"))
 	}
 }
+
+// BenchmarkPollPastTheBound polls devices past the open-socket bound: each
+// poll takes an idle client and gives it back, as most polls do when
+// thousands of devices are configured.
+func BenchmarkPollPastTheBound(b *testing.B) {
+	addr := benchAgent(b)
+	prev := SetMaxOpenSockets(0)
+	defer SetMaxOpenSockets(prev)
+	cs := make([]*Collector, 8)
+	for i := range cs {
+		c, err := New(defaultTemplate("bench"+strconv.Itoa(i), addr))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		cs[i] = c
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	i := 0
+	for b.Loop() {
+		if _, err := cs[i%len(cs)].Poll(ctx, time.Now()); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-us/poll")
+}

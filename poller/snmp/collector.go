@@ -254,8 +254,8 @@ func (c *Collector) closeConn() error {
 
 // DefaultMaxOpenSockets is how many collectors may keep their socket open
 // between polls. Each such collector also keeps gosnmp's 64 KiB receive
-// buffer (16 MiB for 256); past the bound a poll costs a socket of its own
-// but borrows an idle client's buffer.
+// buffer (16 MiB for 256); past the bound a poll borrows an idle client
+// with its buffer and socket, pointed at its own device for the poll.
 const DefaultMaxOpenSockets = 256
 
 var (
@@ -266,11 +266,13 @@ var (
 func init() { maxOpenSockets.Store(DefaultMaxOpenSockets) }
 
 // SetMaxOpenSockets sets how many collectors (of all devices together) may
-// keep their socket open between polls; past it, v1/v2c collectors close
-// theirs after each poll. It returns the previous bound.
+// keep their socket open between polls; past it, v1/v2c collectors give
+// theirs back after each poll (at most 64 idle ones stay open, the rest
+// are closed). It returns the previous bound.
 func SetMaxOpenSockets(n int) int { return int(maxOpenSockets.Swap(int64(max(n, 0)))) }
 
-// OpenSockets returns how many collectors hold a socket now.
+// OpenSockets returns how many collectors hold a socket now (idle clients'
+// sockets are not counted).
 func OpenSockets() int { return int(openSockets.Load()) }
 
 // Poll reads every scalar and walks every table. It returns what answered,
@@ -332,13 +334,14 @@ func (c *Collector) expect() int {
 }
 
 // Idle v1/v2c clients, each with the 64 KiB receive buffer gosnmp gives a
-// client when it first connects. Collectors past the open-socket bound
-// take one for a poll and put it back, so a poll costs a socket but no
-// buffer. A client serves one poll at a time; the channel hands it over.
+// client when it first connects, and with its UDP socket. Collectors past
+// the open-socket bound take one for a poll and put it back, so a poll
+// costs neither a buffer nor a socket (on systems where redirect works).
+// A client serves one poll at a time; the channel hands it over.
 var idleClients = make(chan *gosnmp.GoSNMP, maxIdleClients)
 
-// maxIdleClients bounds the idle clients kept (4 MiB of buffers at most
-// beyond those of the polls running).
+// maxIdleClients bounds the idle clients kept (4 MiB of buffers and 64
+// sockets at most beyond those of the polls running).
 const maxIdleClients = 64
 
 // connect makes c.g ready for a poll under ctx.
@@ -348,6 +351,15 @@ func (c *Collector) connect(ctx context.Context) error {
 		case g := <-idleClients:
 			c.cfg.reuse(g, c.host, c.port)
 			c.g = g
+			if g.Conn != nil {
+				if conn, err := redirect(g.Conn, c.host, c.port); err != nil {
+					_ = g.Conn.Close() // dialed anew below
+					g.Conn = nil
+				} else {
+					g.Conn = conn
+					openSockets.Add(1)
+				}
+			}
 		default:
 		}
 	}
@@ -379,17 +391,27 @@ func (c *Collector) connect(ctx context.Context) error {
 	return nil
 }
 
-// release closes the socket after a poll and leaves the client to others.
+// release leaves the client, with its socket, to the next poll of any
+// device past the bound (see redirect); it closes the socket when enough
+// clients are idle already.
 func (c *Collector) release() {
-	_ = c.closeConn()
-	if c.g != nil {
-		c.g.Context = nil
-		select {
-		case idleClients <- c.g:
-		default:
+	g := c.g
+	c.g = nil
+	if g == nil {
+		return
+	}
+	g.Context = nil
+	if g.Conn != nil {
+		openSockets.Add(-1) // no collector's now
+	}
+	select {
+	case idleClients <- g: // another poll may have it from here on
+	default:
+		if g.Conn != nil {
+			_ = g.Conn.Close()
+			g.Conn = nil
 		}
 	}
-	c.g = nil
 }
 
 // Reboots returns how many reboots the uptime check has seen.

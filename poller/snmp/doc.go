@@ -6,10 +6,10 @@
 // It is the only package that imports gosnmp. A poll owns one
 // *gosnmp.GoSNMP and never shares it: a gosnmp client shared between
 // goroutines mixes up replies. Up to SetMaxOpenSockets collectors keep
-// their client and socket between polls; past that, a poll dials a socket
-// of its own but takes an idle client, with the 64 KiB receive buffer
-// gosnmp gives every client, and leaves it for the next poll of any
-// device.
+// their client and socket between polls; past that, a poll takes an idle
+// client, with the 64 KiB receive buffer gosnmp gives every client and
+// its UDP socket (connected again to the poll's device, its queue and
+// pending error cleared), and leaves it for the next poll of any device.
 //
 // Devices with the same objects (those of one template) share the
 // compiled list of requests and objects; a sample's labels are put

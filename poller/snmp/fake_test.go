@@ -27,6 +27,7 @@ type fakeAgent struct {
 	reply    func(req *gosnmp.SnmpPacket) *gosnmp.SnmpPacket
 	raw      func(req []byte) []byte
 	requests atomic.Int64
+	peer     atomic.Value // string: the address the last request came from
 	wg       sync.WaitGroup
 }
 
@@ -48,6 +49,7 @@ func startFake(t *testing.T, fa *fakeAgent) *fakeAgent {
 				return
 			}
 			fa.requests.Add(1)
+			fa.peer.Store(from.String())
 			var out []byte
 			if fa.raw != nil {
 				out = fa.raw(buf[:n])
