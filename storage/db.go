@@ -320,9 +320,31 @@ func checkFormat(dir string) error {
 	return nil
 }
 
-// chunkRows is the number of steps in an archive's shortest block and the
-// number of values in a full chunk.
+// chunkRows is the number of steps in the raw archive's shortest block and
+// the number of values in its full chunks.
 const chunkRows = 480
+
+// archiveRows is the number of values in an archive's full chunk. tsdb
+// cuts a chunk at SamplesPerChunk values or at the block's end, whichever
+// comes first, and each chunk costs ~30 bytes of header, checksum and
+// index: the raw archive's chunks of chunkRows values make that overhead a
+// quarter of tsdb's default (120), which is most of what an idle series
+// costs (BenchmarkDiskKinds: idle 0.58 -> 0.38 B/value, device-like mix
+// 2.16 -> 2.00). The tiers keep 120: longer open chunks in the heads cost
+// memory (see docs/storage.md).
+func archiveRows(name string) int {
+	if name == "raw" {
+		return chunkRows
+	}
+	return 120
+}
+
+// blockRange is the length of an archive's shortest blocks: its chunks'
+// worth of steps, in whole 2 hours, 2 hours to 31 days.
+func blockRange(name string, step time.Duration) time.Duration {
+	d := clampDur(time.Duration(archiveRows(name))*step, 2*time.Hour, 31*day)
+	return d.Truncate(2 * time.Hour)
+}
 
 func openTSDB(dir, name string, retention, step time.Duration, o Options) (*tsdb.DB, error) {
 	to := tsdb.DefaultOptions()
@@ -337,20 +359,8 @@ func openTSDB(dir, name string, retention, step time.Duration, o Options) (*tsdb
 	// Backfill and crash replay write behind the head: accept anything
 	// within the retention.
 	to.OutOfOrderTimeWindow = retention.Milliseconds()
-	// Every archive gets one value per series per step. tsdb cuts a
-	// chunk at SamplesPerChunk values or at the block's end, whichever
-	// comes first, and each chunk costs ~30 bytes of header, checksum and
-	// index: blocks of chunkRows steps with chunks as long make that
-	// overhead a quarter of tsdb's default (120), which is most of what
-	// an idle series costs (BenchmarkDiskKinds: idle 0.58 -> 0.38 B/value,
-	// device-like mix 2.16 -> 2.00).
-	rows := 120
-	if name == "raw" {
-		rows = chunkRows
-	}
-	to.SamplesPerChunk = rows
-	minBlock := clampDur(time.Duration(rows)*step, 2*time.Hour, 31*day)
-	minBlock = minBlock.Truncate(2 * time.Hour)
+	to.SamplesPerChunk = archiveRows(name)
+	minBlock := blockRange(name, step)
 	maxBlock := clampDur(retention/10, minBlock, 31*day)
 	maxBlock = maxBlock.Truncate(minBlock)
 	to.MinBlockDuration = minBlock.Milliseconds()
