@@ -553,11 +553,11 @@ func makeEntry(v Value) (entry, error) {
 	case "Timeticks":
 		// "(123) 0:00:01.23"
 		if !strings.HasPrefix(text, "(") {
-			return e, fmt.Errorf("Timeticks value %q does not start with (ticks)", text)
+			return e, fmt.Errorf("value %q of type Timeticks does not start with (ticks)", text)
 		}
 		end := strings.IndexByte(text, ')')
 		if end < 0 {
-			return e, fmt.Errorf("Timeticks value %q has no closing parenthesis", text)
+			return e, fmt.Errorf("value %q of type Timeticks has no closing parenthesis", text)
 		}
 		text = text[1:end]
 		return e, unsigned(tagTimeTicks, math.MaxUint32)
@@ -617,26 +617,26 @@ func opaqueBody(text string) ([]byte, error) {
 	case "Float":
 		f, err := strconv.ParseFloat(strings.TrimSpace(num), 32)
 		if err != nil {
-			return nil, fmt.Errorf("Opaque Float %q: %v", num, err)
+			return nil, fmt.Errorf("value %q of type Opaque Float: %v", num, err)
 		}
 		return binary.BigEndian.AppendUint32([]byte{0x9f, 0x78, 4}, math.Float32bits(float32(f))), nil
 	case "Double":
 		f, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
 		if err != nil {
-			return nil, fmt.Errorf("Opaque Double %q: %v", num, err)
+			return nil, fmt.Errorf("value %q of type Opaque Double: %v", num, err)
 		}
 		return binary.BigEndian.AppendUint64([]byte{0x9f, 0x79, 8}, math.Float64bits(f)), nil
 	case "Hex-STRING", "UInt64", "Int64":
 		if typ != "Hex-STRING" {
-			return nil, fmt.Errorf("Opaque %s is not supported", typ)
+			return nil, fmt.Errorf("type Opaque %s is not supported", typ)
 		}
 		b, err := hex.DecodeString(strings.ReplaceAll(strings.TrimSpace(num), " ", ""))
 		if err != nil {
-			return nil, fmt.Errorf("Opaque hex %q: %v", clip(num), err)
+			return nil, fmt.Errorf("hex %q of type Opaque: %v", clip(num), err)
 		}
 		return b, nil
 	}
-	return nil, fmt.Errorf("Opaque %q is not understood", clip(text))
+	return nil, fmt.Errorf("value %q of type Opaque is not understood", clip(text))
 }
 
 // renumbered returns a copy of w where the interfaces of the ifTable and
