@@ -56,9 +56,8 @@ func checkFormat(f string) error {
 }
 
 type gformat struct {
-	goFmt  string // fmt format with the number verb and, if si, a %s
-	si     bool
-	numPos int
+	goFmt string // fmt format with the number verb and, if si, a %s
+	si    bool
 }
 
 func parseFormat(f string) (gformat, error) {

@@ -65,17 +65,15 @@ var (
 	fontOnce sync.Once
 	sans     font.Font
 	sansBold font.Font
-	mono     font.Font
 )
 
-// fonts registers Liberation Sans and Mono with gonum/plot's font cache; the
+// fonts registers Liberation Sans with gonum/plot's font cache; the
 // default cache holds only the serif faces.
 func fonts() {
 	fontOnce.Do(func() {
 		sans = font.Font{Typeface: "Liberation", Variant: "Sans"}
 		sansBold = sans
 		sansBold.Weight = xfont.WeightBold
-		mono = font.Font{Typeface: "Liberation", Variant: "Mono"}
 		font.DefaultCache.Add(liberation.Collection())
 	})
 }

@@ -728,12 +728,6 @@ func (c *blockCollector) Poll(ctx context.Context, at time.Time) ([]metric.Sampl
 	return []metric.Sample{{Labels: metric.New(metric.NameLabel, "v")}}, nil
 }
 
-func (c *blockCollector) polls() []time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]time.Time(nil), c.ats...)
-}
-
 // deviceTargets makes n targets of device dev, each working work per
 // interval iv, counted in the device's counter and in all.
 func deviceTargets(dev string, n, limit int, iv, work time.Duration, devPeak, all *peakCounter) ([]Target, []*workCollector) {
@@ -851,7 +845,7 @@ func TestStarvedPollIsSkippedAndCounted(t *testing.T) {
 		s.Set([]Target{hogT, otherT, {Name: "d/starved", Device: "d", Interval: iv, DeviceLimit: 1, Collector: starved}})
 		f := firstTick(time.Now(), "d/starved", iv)
 		// Halfway between ticks: 5 ticks have come (f .. f+40s).
-		time.Sleep(f.Sub(time.Now()) + 4*iv + iv/2)
+		time.Sleep(time.Until(f) + 4*iv + iv/2)
 		var h TargetHealth
 		for _, x := range s.Health() {
 			if x.Name == "d/starved" {
@@ -921,7 +915,7 @@ func TestWaitingPollEndsWithContext(t *testing.T) {
 				<-hog.started
 				waiter := &fakeCollector{name: "w"}
 				s.Set([]Target{hogT, {Name: "d/w", Device: "d", Interval: iv, DeviceLimit: limit, Collector: waiter}})
-				time.Sleep(firstTick(time.Now(), "d/w", iv).Sub(time.Now()) + time.Second)
+				time.Sleep(time.Until(firstTick(time.Now(), "d/w", iv)) + time.Second)
 				if h := s.Health(); !h[1].Running || len(waiter.polls()) != 0 {
 					t.Fatalf("want d/w waiting for a slot: %+v", h[1])
 				}
@@ -1033,7 +1027,7 @@ func TestRaisedLimitWakesWaitingPoll(t *testing.T) {
 		<-hog.started
 		s.Set(targets(1))
 		tick := firstTick(time.Now(), "d/w", iv)
-		time.Sleep(tick.Sub(time.Now()) + time.Second)
+		time.Sleep(time.Until(tick) + time.Second)
 		if n := len(waiter.polls()); n != 0 {
 			t.Fatalf("polled %d times under limit 1 with the slot held", n)
 		}

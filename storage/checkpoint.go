@@ -40,7 +40,6 @@ type checkpointSeries struct {
 	RRA   [][][]byte
 }
 
-func (db *DB) stateDir() string   { return filepath.Join(db.opts.Dir, "state") }
 func (db *DB) journalDir() string { return filepath.Join(db.opts.Dir, "state", "journal") }
 func (db *DB) checkpointPath() string {
 	return filepath.Join(db.opts.Dir, "state", "checkpoint")

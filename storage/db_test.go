@@ -213,7 +213,6 @@ func consolidate(vals []float64, cf metric.CF) float64 {
 
 func TestCounterRates(t *testing.T) {
 	const two32m1 = 4294967295.0 // rrdtool 1.7 adds 2^32-1 on a wrap
-	const two64m32 = 18446744069414584320.0
 	nan := math.NaN()
 	// A 64-bit wrap: rrdtool works in doubles, so the rate is only close
 	// to the exact one (tol below); the raw rate and the tier row agree.

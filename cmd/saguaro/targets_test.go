@@ -568,10 +568,6 @@ func TestBuiltinGraphsFromRealPolls(t *testing.T) {
 // device's limit (inherited, overridden, lifted by 0), and a reload sets
 // the scheduler's global and device bounds without restarting it.
 func TestConcurrencyLimitsFromConfigAndReload(t *testing.T) {
-	set, err := templates.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
 	file := filepath.Join(t.TempDir(), "saguaro.yaml")
 	write := func(global, device int, override string) {
 		t.Helper()
@@ -639,10 +635,6 @@ devices:
 // while neither the configuration nor storage's catalogue changes; a new
 // interface's series adds its graphs at once, and a reload rebuilds it.
 func TestGraphListFollowsCatalogue(t *testing.T) {
-	set, err := templates.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
 	file := filepath.Join(dir, "saguaro.yaml")
 	cfgText := `devices:
