@@ -582,7 +582,7 @@ func (p *poll) table(t *compiledTable, st *tableState) {
 		lazy = make([]bool, len(w.roots))
 		probeFirst(lazy, w.roots)
 	}
-	w.end(p.walkColumnsReps(w.roots, p.c.tableReps(st), lazy, w.varbind))
+	w.end(p.walkColumnsReps(w.roots, p.c.tableReps(st, len(w.roots)), lazy, w.varbind))
 }
 
 // probeFirst marks every root of a table the last poll found empty as
@@ -601,15 +601,21 @@ func probeFirst(lazy []bool, roots []string) {
 	}
 }
 
-// tableReps is the GETBULK repetitions for a table: one more than the rows
-// the last walk found (one for an empty table: the single varbind per
-// column that shows it still empty), or MaxRepetitions before any walk.
-func (c *Collector) tableReps(st *tableState) int {
+// tableReps is the GETBULK repetitions for a table of cols columns: one
+// more than the rows the last walk found (one for an empty table: the
+// single varbind per column that shows it still empty); before any walk,
+// as many as let one request ask every column (up to MaxOIDs), so that a
+// small table costs one request; a larger one goes on at MaxRepetitions.
+func (c *Collector) tableReps(st *tableState, cols int) int {
 	if !st.seen {
-		return c.cfg.MaxRepetitions
+		return max(1, min(c.cfg.MaxRepetitions, c.maxVarbinds()/max(min(cols, c.cfg.MaxOIDs), 1)))
 	}
 	return min(st.rows+1, c.cfg.MaxRepetitions)
 }
+
+// maxVarbinds bounds the varbinds a GETBULK asks for: as many as four
+// columns at MaxRepetitions (at least 10).
+func (c *Collector) maxVarbinds() int { return max(c.cfg.MaxRepetitions, 10) * 4 }
 
 // tableWalk is one table's part of a poll: the columns to walk, what came
 // back, and how it becomes samples (end).
@@ -782,7 +788,7 @@ func rowSet(cols map[string]string, indexLabel, idx, id string, idCount map[stri
 // tables (and empty ones, which every template of many tables has on some
 // devices) then cost one GETBULK together instead of one each.
 func (c *Collector) tableGroup(i int) int {
-	limit := max(c.cfg.MaxRepetitions, 10) * 4
+	limit := c.maxVarbinds()
 	cols, rows, n := 0, 0, 0
 	for j := i; j < len(c.tables); j++ {
 		st, t := &c.tables[j], &c.plan.tables[j]
@@ -871,7 +877,7 @@ func (p *poll) walkColumnsReps(roots []string, reps int, lazy []bool, fn func(co
 	ceiling := p.c.cfg.MaxRepetitions
 	reps = min(max(reps, 1), ceiling)
 	// Bound one request's varbinds as a single-column walk would.
-	maxVarbinds := max(p.c.cfg.MaxRepetitions, 10) * 4
+	maxVarbinds := p.c.maxVarbinds()
 	for req := 0; len(active) > 0; req++ {
 		if req >= maxWalkRequests {
 			for _, c := range active {
