@@ -604,11 +604,11 @@ func probeFirst(lazy []bool, roots []string) {
 // tableReps is the GETBULK repetitions for a table of cols columns: one
 // more than the rows the last walk found (one for an empty table: the
 // single varbind per column that shows it still empty); before any walk,
-// as many as let one request ask every column (up to MaxOIDs), so that a
+// as many as let one request ask every column (up to bulkColumns), so that a
 // small table costs one request; a larger one goes on at MaxRepetitions.
 func (c *Collector) tableReps(st *tableState, cols int) int {
 	if !st.seen {
-		return max(1, min(c.cfg.MaxRepetitions, c.maxVarbinds()/max(min(cols, c.cfg.MaxOIDs), 1)))
+		return max(1, min(c.cfg.MaxRepetitions, c.maxVarbinds()/max(min(cols, c.bulkColumns()), 1)))
 	}
 	return min(st.rows+1, c.cfg.MaxRepetitions)
 }
@@ -616,6 +616,17 @@ func (c *Collector) tableReps(st *tableState, cols int) int {
 // maxVarbinds bounds the varbinds a GETBULK asks for: as many as four
 // columns at MaxRepetitions (at least 10).
 func (c *Collector) maxVarbinds() int { return max(c.cfg.MaxRepetitions, 10) * 4 }
+
+// maxBulkColumns bounds the columns one GETBULK asks for, beside
+// maxVarbinds: MaxOIDs is Cacti's bound on a GET's OIDs, and applying it
+// to a GETBULK's columns too cost an interface table of 11 columns a
+// second request at every poll (net-snmp-host: 4 requests a poll instead
+// of 3), while the answer's size is bounded by maxVarbinds and a tooBig
+// answer still halves the request.
+const maxBulkColumns = 32
+
+// bulkColumns is how many columns one GETBULK may ask for.
+func (c *Collector) bulkColumns() int { return c.cfg.requestOIDs() }
 
 // tableWalk is one table's part of a poll: the columns to walk, what came
 // back, and how it becomes samples (end).
@@ -871,7 +882,7 @@ func (p *poll) walkColumnsReps(roots []string, reps int, lazy []bool, fn func(co
 	}
 	stopped := make([]bool, len(roots)) // per column, in the response at hand
 	var gaps []oidGap                   // stretches of the MIB this response showed empty
-	oids := make([]string, 0, min(len(roots), max(p.c.cfg.MaxOIDs, 1)))
+	oids := make([]string, 0, min(len(roots), p.c.bulkColumns()))
 	// reps goes up to ceiling once a column outgrows the rows expected;
 	// tooBig lowers both.
 	ceiling := p.c.cfg.MaxRepetitions
@@ -904,7 +915,7 @@ func (p *poll) walkColumnsReps(roots []string, reps int, lazy []bool, fn func(co
 				batch = eager
 			}
 		}
-		if n := min(max(maxVarbinds/max(reps, 1), 1), p.c.cfg.MaxOIDs); len(batch) > n {
+		if n := min(max(maxVarbinds/max(reps, 1), 1), p.c.bulkColumns()); len(batch) > n {
 			batch = batch[:n]
 		}
 		oids = oids[:0]

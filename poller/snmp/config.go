@@ -279,7 +279,7 @@ func (c *Config) client(host string, port uint16) *gosnmp.GoSNMP {
 		Community:      c.Community,
 		Timeout:        c.Timeout,
 		Retries:        c.Retries,
-		MaxOids:        c.MaxOIDs,
+		MaxOids:        c.requestOIDs(),
 		MaxRepetitions: uint32(c.MaxRepetitions),
 	}
 	switch c.Version {
@@ -314,12 +314,17 @@ func (c *Config) client(host string, port uint16) *gosnmp.GoSNMP {
 	return g
 }
 
+// requestOIDs is gosnmp's bound on any request's OIDs: the GETs are split
+// at MaxOIDs by the poll itself, a GETBULK may ask for more columns (see
+// maxBulkColumns).
+func (c *Config) requestOIDs() int { return min(max(c.MaxOIDs, maxBulkColumns), gosnmp.MaxOids) }
+
 // reuse sets up an idle v1/v2c client, connected before for another
 // device, for this device; c.client sets the same fields on a new one.
 func (c *Config) reuse(g *gosnmp.GoSNMP, host string, port uint16) {
 	g.Target, g.Port, g.Community = host, port, c.Community
 	g.Timeout, g.Retries = c.Timeout, c.Retries
-	g.MaxOids, g.MaxRepetitions = c.MaxOIDs, uint32(c.MaxRepetitions)
+	g.MaxOids, g.MaxRepetitions = c.requestOIDs(), uint32(c.MaxRepetitions)
 	g.Version = gosnmp.Version2c
 	if c.Version == "1" {
 		g.Version = gosnmp.Version1

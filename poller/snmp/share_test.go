@@ -182,6 +182,12 @@ func TestSmallTablesWalkedTogether(t *testing.T) {
 	if reqs[1] >= reqs[0] || reqs[2] != reqs[1] {
 		t.Errorf("requests per poll %v: want fewer after the first", reqs)
 	}
+	// Then the scalars' GETs (at most MaxOIDs each) and one GETBULK for
+	// all the tables: MaxOIDs does not split a GETBULK's columns.
+	gets := (len(tpl.SNMP.Scalars) + 1 + DefaultMaxOIDs - 1) / DefaultMaxOIDs // +1: sysUpTime.0
+	if want := uint64(gets + 1); reqs[1] != want {
+		t.Errorf("requests per poll %v: want %d after the first (%d GETs, one GETBULK)", reqs, want, gets)
+	}
 	for i := 1; i < len(sets); i++ {
 		if len(sets[i]) != len(sets[0]) || len(sets[0]) < 20 {
 			t.Fatalf("poll %d: %d series, first poll %d", i, len(sets[i]), len(sets[0]))
