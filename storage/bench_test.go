@@ -133,17 +133,7 @@ func BenchmarkSeriesMemory(b *testing.B) {
 		f.ingest(b, db, 0, 2, 2)
 		after := liveHeap()
 		if p := os.Getenv("STORAGE_HEAP_PROFILE"); p != "" {
-			fh, err := os.Create(p)
-			if err != nil {
-				b.Fatal(err)
-			}
-			err = pprof.WriteHeapProfile(fh)
-			if cerr := fh.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
+			writeHeapProfile(b, p)
 		}
 		b.ReportMetric(float64(after-before)/float64(benchDevices*benchPerDevice), "heap-bytes/series")
 		runtime.KeepAlive(f)
@@ -151,8 +141,8 @@ func BenchmarkSeriesMemory(b *testing.B) {
 	}
 }
 
-// BenchmarkSteadyMemory polls 10,000 data sources every minute for
-// STEADY_HOURS (default 26) of data time, with the compaction pass run
+// BenchmarkSteadyMemory polls 10,000 data sources (STEADY_DEVICES x 100)
+// every minute for STEADY_HOURS (default 26) of data time, with the compaction pass run
 // every hour of it as the background loop would, and reports the process's
 // peak RSS and the live heap at the end: the memory of a store in steady
 // operation, with full heads, blocks written and series in every tier.
@@ -163,6 +153,10 @@ func BenchmarkSteadyMemory(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("STEADY_HOURS")); err == nil && v > 0 {
 		hours = v
 	}
+	devices := benchDevices
+	if v, err := strconv.Atoi(os.Getenv("STEADY_DEVICES")); err == nil && v > 0 {
+		devices = v
+	}
 	if os.Getenv("GOGC") == "" {
 		// As saguaro serve runs.
 		defer debug.SetGCPercent(debug.SetGCPercent(GCPercent))
@@ -172,7 +166,7 @@ func BenchmarkSteadyMemory(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		f := newBenchFleet(benchDevices, benchPerDevice)
+		f := newBenchFleet(devices, benchPerDevice)
 		start, cpu0 := time.Now(), cpuSeconds()
 		var maxCompact time.Duration
 		for h := 0; h < hours; h++ {
@@ -183,10 +177,15 @@ func BenchmarkSteadyMemory(b *testing.B) {
 		}
 		b.ReportMetric(maxCompact.Seconds(), "max-compact-s")
 		el, cpu := time.Since(start), cpuSeconds()-cpu0
-		n := float64(hours * 60 * benchDevices * benchPerDevice)
+		n := float64(hours * 60 * devices * benchPerDevice)
 		b.ReportMetric(n/el.Seconds(), "samples/s")
 		b.ReportMetric(n/cpu, "samples/cpu-s")
-		b.ReportMetric(float64(liveHeap())/(1<<20), "heap-MiB")
+		heap := liveHeap()
+		if p := os.Getenv("STORAGE_HEAP_PROFILE"); p != "" {
+			writeHeapProfile(b, p)
+		}
+		b.ReportMetric(float64(heap)/(1<<20), "heap-MiB")
+		b.ReportMetric(float64(heap)/float64(devices*benchPerDevice), "heap-B/DS")
 		b.ReportMetric(rssMiB(), "RSS-MiB")
 		b.ReportMetric(peakRSSMiB(), "peak-RSS-MiB")
 		runtime.KeepAlive(f)
@@ -224,6 +223,22 @@ func BenchmarkLabelValues(b *testing.B) {
 		if err != nil || len(vals) != per/4 {
 			b.Fatalf("%d values, %v", len(vals), err)
 		}
+	}
+}
+
+// writeHeapProfile writes a heap profile to path (go tool pprof
+// -sample_index=inuse_space).
+func writeHeapProfile(tb testing.TB, path string) {
+	fh, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	err = pprof.WriteHeapProfile(fh)
+	if cerr := fh.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		tb.Fatal(err)
 	}
 }
 
