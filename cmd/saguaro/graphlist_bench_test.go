@@ -83,3 +83,53 @@ func BenchmarkGraphList(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkApply20k applies a configuration of 20,000 net-snmp-host
+// devices to a running service again, as a device added through the API
+// does (apply) and as a reload does (the file and templates read again):
+// unchanged devices keep their targets and collectors.
+func BenchmarkApply20k(b *testing.B) {
+	const devices = 20000
+	dir := b.TempDir()
+	var cfg strings.Builder
+	cfg.WriteString("devices:\n")
+	for d := range devices {
+		fmt.Fprintf(&cfg, "  - {name: r%05d, template: net-snmp-host, snmp: {address: \"127.0.0.%d:%d\", community: c}}\n", d, 1+d%250, 1024+d)
+	}
+	file := filepath.Join(dir, "saguaro.yaml")
+	if err := os.WriteFile(file, []byte(cfg.String()), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	db, err := storage.Open(storage.DefaultOptions(filepath.Join(dir, "data")))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	sched := poller.New(nil, nil, nil)
+	defer sched.Set(nil)
+	c, set, err := loadAll(file)
+	if err != nil {
+		b.Fatal(err)
+	}
+	svc := &service{file: file, listen: c.Listen, dataDir: c.DataDir, db: db, sched: sched, log: newLogger(io.Discard, "error")}
+	if err := svc.apply(c, set); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("apply", func(b *testing.B) {
+		// As a device added or changed through the API: the file and
+		// templates as loaded, every device as before.
+		st := svc.state.Load()
+		for b.Loop() {
+			if err := svc.apply(st.file, st.set); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("reload", func(b *testing.B) {
+		for b.Loop() {
+			if err := svc.Reload(b.Context()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

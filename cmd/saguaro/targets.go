@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"time"
 
 	"github.com/saguaro-monitoring/saguaro/pkg/config"
@@ -20,8 +21,30 @@ import (
 // buildTargets turns each configured device and its template into a
 // poller target with a protocol collector of its own.
 func buildTargets(cfg *config.Config, set *templates.Set) ([]poller.Target, error) {
-	var out []poller.Target
+	out, _, _, err := buildTargetsReusing(cfg, set, nil)
+	return out, err
+}
+
+// builtTarget is a device's target with what it was built from, so that
+// the next configuration can keep it when neither changed.
+type builtTarget struct {
+	dev    config.Device
+	tpl    *templates.Device
+	listen string
+	target poller.Target
+}
+
+// buildTargetsReusing is buildTargets keeping the target (and its
+// collector, with what it learned of the device: table sizes, labels,
+// the last sysUpTime) of every device whose settings and template are
+// those prev was built from. It returns the targets, the record for the
+// next call, and the targets it built anew (the caller closes them if it
+// does not use them).
+func buildTargetsReusing(cfg *config.Config, set *templates.Set, prev map[string]builtTarget) ([]poller.Target, map[string]builtTarget, []poller.Target, error) {
+	var out, fresh []poller.Target
+	built := make(map[string]builtTarget, len(cfg.Devices))
 	var errs []error
+	sameTpl := map[string]bool{} // template name: unchanged since prev
 	for i, d := range cfg.Devices {
 		proto := d.Protocol()
 		tpl, ok := set.Devices[d.Template]
@@ -34,40 +57,62 @@ func buildTargets(cfg *config.Config, set *templates.Set) ([]poller.Target, erro
 				Msg: fmt.Sprintf("template %q has no %s section but the device is polled by %s (the template has: %v)", d.Template, proto, proto, tpl.Protocols())})
 			continue
 		}
-		labels := metric.New(metric.DeviceLabel, d.Name)
-		// A value may be missed once and still give a rate, whatever the
-		// device's interval.
-		heartbeat := 2 * d.Interval
-		var coll poller.Collector
-		var err error
-		switch proto {
-		case "snmp":
-			coll, err = snmp.New(snmpConfig(d, tpl, labels, heartbeat))
-		case "http":
-			coll, err = httpsrc.New(httpConfig(cfg, d, tpl, labels, heartbeat))
-		case "script":
-			coll, err = script.New(scriptConfig(d, tpl, labels, heartbeat))
-		case "probe":
-			pc := probeConfig(d, tpl, labels)
-			if pc.Kind == "" {
-				err = fmt.Errorf("probe kind: set kind (tcp, http or icmp) in the device or in template %q", d.Template)
-				break
+		if old, ok := prev[d.Name]; ok && old.listen == cfg.Listen && reflect.DeepEqual(old.dev, d) {
+			same, seen := sameTpl[d.Template]
+			if !seen {
+				same = old.tpl == tpl || reflect.DeepEqual(old.tpl, tpl)
+				sameTpl[d.Template] = same
 			}
-			coll, err = latency.New(pc)
-		default:
-			err = fmt.Errorf("no protocol section")
+			if same {
+				out = append(out, old.target)
+				built[d.Name] = builtTarget{dev: d, tpl: tpl, listen: cfg.Listen, target: old.target}
+				continue
+			}
 		}
+		t, err := buildTarget(cfg, d, tpl, proto)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("devices[%d] %q: %w", i, d.Name, err))
 			continue
 		}
-		out = append(out, poller.Target{
-			Name: d.Name + "/" + proto, Device: d.Name, Labels: labels,
-			Interval: d.Interval, Timeout: d.Timeout, Collector: withHeartbeat(coll, heartbeat),
-			DeviceLimit: d.PollLimit(),
-		})
+		out, fresh = append(out, t), append(fresh, t)
+		built[d.Name] = builtTarget{dev: d, tpl: tpl, listen: cfg.Listen, target: t}
 	}
-	return out, errors.Join(errs...)
+	return out, built, fresh, errors.Join(errs...)
+}
+
+// buildTarget builds one device's target and collector.
+func buildTarget(cfg *config.Config, d config.Device, tpl *templates.Device, proto string) (poller.Target, error) {
+	labels := metric.New(metric.DeviceLabel, d.Name)
+	// A value may be missed once and still give a rate, whatever the
+	// device's interval.
+	heartbeat := 2 * d.Interval
+	var coll poller.Collector
+	var err error
+	switch proto {
+	case "snmp":
+		coll, err = snmp.New(snmpConfig(d, tpl, labels, heartbeat))
+	case "http":
+		coll, err = httpsrc.New(httpConfig(cfg, d, tpl, labels, heartbeat))
+	case "script":
+		coll, err = script.New(scriptConfig(d, tpl, labels, heartbeat))
+	case "probe":
+		pc := probeConfig(d, tpl, labels)
+		if pc.Kind == "" {
+			err = fmt.Errorf("probe kind: set kind (tcp, http or icmp) in the device or in template %q", d.Template)
+			break
+		}
+		coll, err = latency.New(pc)
+	default:
+		err = fmt.Errorf("no protocol section")
+	}
+	if err != nil {
+		return poller.Target{}, err
+	}
+	return poller.Target{
+		Name: d.Name + "/" + proto, Device: d.Name, Labels: labels,
+		Interval: d.Interval, Timeout: d.Timeout, Collector: withHeartbeat(coll, heartbeat),
+		DeviceLimit: d.PollLimit(),
+	}, nil
 }
 
 func snmpConfig(d config.Device, tpl *templates.Device, labels metric.Labels, heartbeat time.Duration) snmp.Config {

@@ -722,3 +722,75 @@ func TestGraphListFollowsCatalogue(t *testing.T) {
 		t.Errorf("r2's graphs missing after the reload: %v", devs)
 	}
 }
+
+// TestApplyKeepsUnchangedTargets: applying a configuration again keeps the
+// collector (and what it learned of its device) of every device whose
+// settings and template did not change, and builds anew the others.
+func TestApplyKeepsUnchangedTargets(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "saguaro.yaml")
+	write := func(r2Community string) {
+		t.Helper()
+		y := fmt.Sprintf(`devices:
+  - {name: r1, template: net-snmp-host, snmp: {address: "127.0.0.1:1", community: c}}
+  - {name: r2, template: net-snmp-host, snmp: {address: "127.0.0.1:2", community: %s}}
+  - {name: n1, template: nginx-status, http: {url: "http://127.0.0.1:1/"}}
+`, r2Community)
+		if err := os.WriteFile(file, []byte(y), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("c")
+	cfg, set, err := loadAll(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sched := poller.New(nil, nil, nil)
+	defer sched.Set(nil)
+	svc := &service{file: file, listen: cfg.Listen, dataDir: cfg.DataDir, sched: sched, log: newLogger(io.Discard, "error")}
+	if err := svc.apply(cfg, set); err != nil {
+		t.Fatal(err)
+	}
+	collectors := func() map[string]poller.Collector {
+		m := map[string]poller.Collector{}
+		for name, b := range svc.state.Load().built {
+			m[name] = b.target.Collector
+		}
+		return m
+	}
+	c0 := collectors()
+	if len(c0) != 3 {
+		t.Fatalf("%d targets built, want 3", len(c0))
+	}
+	// The same configuration again (a device added through the API does this).
+	st := svc.state.Load()
+	if err := svc.apply(st.file, st.set); err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range collectors() {
+		if c != c0[name] {
+			t.Errorf("%s: collector built again for an unchanged device", name)
+		}
+	}
+	// A reload where r2's community changed: r2 anew, the others kept
+	// (the templates read again are equal).
+	write("other")
+	if err := svc.Reload(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	c1 := collectors()
+	if c1["r2"] == c0["r2"] {
+		t.Error("r2's collector kept after its community changed")
+	}
+	if c1["r1"] != c0["r1"] || c1["n1"] != c0["n1"] {
+		t.Error("unchanged devices got new collectors on reload")
+	}
+	// The scheduler polls the kept and the new collectors.
+	polled := map[poller.Collector]bool{}
+	for _, tg := range svc.state.Load().built {
+		polled[tg.target.Collector] = true
+	}
+	if !polled[c1["r2"]] || len(polled) != 3 {
+		t.Errorf("targets after reload: %v", polled)
+	}
+}

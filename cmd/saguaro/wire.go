@@ -227,6 +227,9 @@ type serviceState struct {
 	stored  map[string]storedDevice
 	cat     *graphs.Catalog
 	devices []graphs.Device
+	// built are the devices' targets and what they were built from, kept
+	// by the next apply where nothing changed.
+	built map[string]builtTarget
 }
 
 // apply merges the stored devices into the file's configuration, builds
@@ -237,12 +240,18 @@ func (s *service) apply(file *config.Config, set *templates.Set) error {
 	if err != nil {
 		return err
 	}
-	targets, err := buildTargets(cfg, set)
+	var prev map[string]builtTarget
+	if st := s.state.Load(); st != nil {
+		prev = st.built
+	}
+	targets, built, fresh, err := buildTargetsReusing(cfg, set, prev)
 	if err != nil {
+		closeTargets(fresh)
 		return err
 	}
 	cat, err := graphs.NewCatalog(s.db, set.GraphList())
 	if err != nil {
+		closeTargets(fresh)
 		return err
 	}
 	// The bounds change in place: loops keep running, and polls already
@@ -250,7 +259,7 @@ func (s *service) apply(file *config.Config, set *templates.Set) error {
 	s.sched.SetLimit(cfg.Poller.MaxConcurrent)
 	s.sched.SetBackoff(cfg.Poller.DownAfter, cfg.Poller.MaxBackoff)
 	s.sched.Set(targets)
-	s.state.Store(&serviceState{cfg: cfg, file: file, set: set, stored: stored, cat: cat, devices: graphDevices(cfg, set)})
+	s.state.Store(&serviceState{cfg: cfg, file: file, set: set, stored: stored, cat: cat, devices: graphDevices(cfg, set), built: built})
 	return nil
 }
 
