@@ -127,16 +127,9 @@ func userName(c echo.Context) string {
 // is bound by the same scope as seeing it: an editor limited to "emea/*"
 // adds, changes and deletes devices there only.
 func (s *Server) writeScope(c echo.Context) (func(name, site string) bool, error) {
-	u, ok := auth.UserFrom(c.Request().Context())
-	if !ok || u.ID == 0 || s.o.Users == nil {
-		return nil, nil
-	}
-	sc, err := s.o.Users.Scope(u.Name)
-	if err != nil {
+	sc, limited, err := s.userScope(c)
+	if err != nil || !limited {
 		return nil, err
-	}
-	if sc.Unrestricted() {
-		return nil, nil
 	}
 	return func(name, site string) bool { return sc.Allow(name, siteTrees(site)...) }, nil
 }

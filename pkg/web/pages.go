@@ -103,22 +103,30 @@ func (s *Server) scope(c echo.Context) (func(string) bool, error) {
 	return s.scopeWith(c, nil)
 }
 
+// userScope returns the request's user's scope and whether it limits
+// them; a request without a stored user (ID 0, anonymous access) is not
+// limited.
+func (s *Server) userScope(c echo.Context) (auth.Scope, bool, error) {
+	u, ok := auth.UserFrom(c.Request().Context())
+	if !ok || u.ID == 0 || s.o.Users == nil {
+		return auth.Scope{}, false, nil
+	}
+	sc, err := s.o.Users.Scope(u.Name)
+	if err != nil {
+		return auth.Scope{}, false, err
+	}
+	return sc, !sc.Unrestricted(), nil
+}
+
 // scopeWith is scope with the device list at hand (nil: read it if the
 // scope has tree globs). A device is matched with its site and the
 // site's ancestors as its trees; a device the list lacks has no site.
 // Answers are kept per device name: a page of 10,000 graphs asks about
 // a few hundred devices.
 func (s *Server) scopeWith(c echo.Context, devs []DeviceStatus) (func(string) bool, error) {
-	u, ok := auth.UserFrom(c.Request().Context())
-	if !ok || u.ID == 0 {
-		return nil, nil
-	}
-	sc, err := s.o.Users.Scope(u.Name)
-	if err != nil {
+	sc, limited, err := s.userScope(c)
+	if err != nil || !limited {
 		return nil, err
-	}
-	if sc.Unrestricted() {
-		return nil, nil
 	}
 	var sites map[string]string
 	if len(sc.Trees) > 0 {
