@@ -55,7 +55,8 @@ type capacityReport struct {
 
 // capacity plans every visible graph with a forecast over the range and
 // ranks the forecasts by days until their threshold; those never
-// reaching it come last.
+// reaching it come after them, and last those whose range holds too
+// little data for a trend (no current value).
 func (s *Server) capacity(c echo.Context) (capacityReport, error) {
 	var rep capacityReport
 	fc, ok := s.o.Graphs.(Forecasts)
@@ -106,14 +107,23 @@ func (s *Server) capacity(c echo.Context) (capacityReport, error) {
 	for _, rs := range rows {
 		rep.Rows = append(rep.Rows, rs...)
 	}
-	slices.SortStableFunc(rep.Rows, func(a, b capacityRow) int {
+	// Soonest first, then those never reaching their threshold, then
+	// those with too little data in the range to fit a trend.
+	rank := func(r capacityRow) int {
 		switch {
-		case a.Days != nil && b.Days != nil:
-			return cmpFloat(*a.Days, *b.Days)
-		case a.Days != nil:
-			return -1
-		case b.Days != nil:
+		case r.Days != nil:
+			return 0
+		case r.Current != nil:
 			return 1
+		}
+		return 2
+	}
+	slices.SortStableFunc(rep.Rows, func(a, b capacityRow) int {
+		if ra, rb := rank(a), rank(b); ra != rb {
+			return ra - rb
+		}
+		if a.Days != nil {
+			return cmpFloat(*a.Days, *b.Days)
 		}
 		return 0
 	})

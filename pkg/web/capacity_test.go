@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/csv"
 	"encoding/json"
+	"github.com/saguaro-monitoring/saguaro/graphs"
 	"regexp"
 	"strconv"
 	"strings"
@@ -55,5 +56,27 @@ func TestCapacityReport(t *testing.T) {
 	}
 	if code, _, _ := env.do(t, "GET", "/api/v1/capacity?format=xml", auth.RoleViewer, nil); code != 400 {
 		t.Errorf("bad format: %d", code)
+	}
+}
+
+// TestCapacityTooLittleData: a graph whose range holds no data says so
+// instead of "never", and comes after those that never reach their
+// threshold.
+func TestCapacityTooLittleData(t *testing.T) {
+	m := newManyGraphs(t, 1, 4) // rtr-000: one disk, one memory forecast
+	m.ids["nodata.disk.eth0"] = len(m.list)
+	m.list = append(m.list, graphs.Info{ID: "nodata.disk.eth0", Title: "nodata - disk eth0", Device: "nodata", Template: "disk",
+		Vars: map[string]string{"device": "nodata", "ifName": "eth0"}})
+	env := newTestEnvWith(t, m, manyDevices{m})
+	_, _, body := env.do(t, "GET", "/capacity", auth.RoleViewer, nil)
+	rows := regexp.MustCompile(`(?s)<tr><td><a [^>]*>([^<]*)</a>.*?</tr>`).FindAllStringSubmatch(body, -1)
+	if len(rows) != 3 {
+		t.Fatalf("%d rows, want 3:\n%s", len(rows), body)
+	}
+	if !strings.Contains(rows[0][0], "rtr-000 - disk") || !strings.Contains(rows[1][0], "rtr-000 - memory") || !strings.Contains(rows[1][0], "never") {
+		t.Errorf("first rows: %q, %q", rows[0][0], rows[1][0])
+	}
+	if !strings.Contains(rows[2][0], "nodata - disk") || !strings.Contains(rows[2][0], "too little data") || strings.Contains(rows[2][0], "never") {
+		t.Errorf("last row: %q", rows[2][0])
 	}
 }

@@ -36,9 +36,14 @@ func (memQuerier) Select(_ context.Context, q metric.Query) ([]metric.Series, er
 	start := q.From.Truncate(step).Add(step)
 	n := int(q.To.Sub(start)/step) + 1
 	vals := make([]float64, n)
+	// A device named "nodata" has no value at all.
+	empty := false
+	for _, m := range q.Match {
+		empty = empty || m.Name == metric.DeviceLabel && m.Matches("nodata")
+	}
 	for i := range vals {
 		vals[i] = float64(i)
-		if i > n/3 && i < n/2 {
+		if i > n/3 && i < n/2 || empty {
 			vals[i] = math.NaN()
 		}
 	}
