@@ -202,3 +202,50 @@ func TestBuiltinGraphsRender(t *testing.T) {
 		})
 	}
 }
+
+// freshQuerier is shapeQuerier with only the last few minutes known, as on
+// a new installation looked at over an hour.
+type freshQuerier struct{ known time.Time }
+
+func (f freshQuerier) Select(ctx context.Context, q metric.Query) ([]metric.Series, error) {
+	ss, err := shapeQuerier{}.Select(ctx, q)
+	for _, s := range ss {
+		for i := range s.Values {
+			if s.Start.Add(time.Duration(i) * s.Step).Before(f.known) {
+				s.Values[i] = math.NaN()
+			}
+		}
+	}
+	return ss, err
+}
+
+func (freshQuerier) LabelValues(context.Context, string, metric.Selector) ([]string, error) {
+	return nil, nil
+}
+
+// TestTrafficPercentileOfFewPolls: the built-in traffic graph's 95th
+// percentile is that of the values known, as Cacti's, so that it shows
+// from the first polls on instead of staying unknown until 95 % of the
+// view has data.
+func TestTrafficPercentileOfFewPolls(t *testing.T) {
+	s, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	plan, err := graphs.NewPlan(context.Background(), freshQuerier{known: end.Add(-5 * time.Minute)}, s.Graphs["interface_traffic"],
+		map[string]string{metric.DeviceLabel: "web1", "ifName": "eth0"},
+		graphs.Options{From: end.Add(-time.Hour), To: end, Width: 800, Height: 300, Now: end})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"in_p95", "out_p95"} {
+		v, ok := plan.VDefs[name]
+		if !ok || math.IsNaN(v.Value) || v.Value <= 0 {
+			t.Errorf("%s = %+v, want the 95th percentile of the known values", name, v)
+		}
+		if max := plan.VDefs[strings.Replace(name, "p95", "max", 1)].Value; v.Value > max {
+			t.Errorf("%s = %v above the maximum %v", name, v.Value, max)
+		}
+	}
+}
