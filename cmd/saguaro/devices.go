@@ -51,9 +51,20 @@ func (s *service) merge(cfg *config.Config, set *templates.Set) (*config.Config,
 	merged := *cfg
 	merged.Devices = slices.Clone(cfg.Devices)
 	stored := make(map[string]storedDevice, len(list))
+	checked := make(map[string]checkedDevice, len(list))
 	for _, sd := range list {
 		if inFile[sd.Name] {
 			s.log.Warn("stored_device_shadowed", "device", sd.Name)
+			continue
+		}
+		// A stored device checked against the same file and templates
+		// before, with the same settings, checks the same: checking
+		// builds its collector, which for thousands of stored devices
+		// made every change through the API cost as much as all of them.
+		if c, ok := s.checked[sd.Name]; ok && c.file == cfg && c.set == set && c.config == string(sd.Config) {
+			merged.Devices = append(merged.Devices, c.sd.dev)
+			stored[sd.Name] = c.sd
+			checked[sd.Name] = c
 			continue
 		}
 		var raw map[string]any
@@ -70,8 +81,18 @@ func (s *service) merge(cfg *config.Config, set *templates.Set) (*config.Config,
 		}
 		merged.Devices = append(merged.Devices, d)
 		stored[sd.Name] = storedDevice{raw: raw, dev: d}
+		checked[sd.Name] = checkedDevice{file: cfg, set: set, config: string(sd.Config), sd: stored[sd.Name]}
 	}
+	s.checked = checked
 	return &merged, stored, nil
+}
+
+// checkedDevice is a stored device as merge last checked it.
+type checkedDevice struct {
+	file   *config.Config
+	set    *templates.Set
+	config string // the stored JSON
+	sd     storedDevice
 }
 
 // checkDevice decodes one device, fills the defaults of cfg and checks it

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/saguaro-monitoring/saguaro/pkg/auth"
 	"github.com/saguaro-monitoring/saguaro/pkg/metric"
 	"github.com/saguaro-monitoring/saguaro/poller"
 	"github.com/saguaro-monitoring/saguaro/storage"
@@ -120,4 +121,40 @@ func BenchmarkApply20k(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkAPIDeviceChange adds and deletes one device through the
+// service, as POST and DELETE /api/v1/devices do, beside 20,000 devices
+// stored before through the API.
+func BenchmarkAPIDeviceChange(b *testing.B) {
+	svc := benchService(b, 0)
+	users, err := auth.Open(filepath.Join(b.TempDir(), "state.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { users.Close() })
+	for d := range 20000 {
+		cfg := fmt.Sprintf(`{"name":"api%05d","template":"net-snmp-host","snmp":{"address":"127.0.1.%d:%d","community":"c"}}`, d, 1+d%250, 1024+d)
+		if err := users.AddDevice(fmt.Sprintf("api%05d", d), []byte(cfg), "bench"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	svc.users = users
+	st := svc.state.Load()
+	if err := svc.apply(st.file, st.set); err != nil {
+		b.Fatal(err)
+	}
+	if n := len(svc.state.Load().cfg.Devices); n != 20000 {
+		b.Fatalf("%d devices merged, want 20000", n)
+	}
+	dev := map[string]any{"name": "extra", "template": "net-snmp-host", "snmp": map[string]any{"address": "127.0.2.1:161", "community": "c"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := svc.AddDevice(b.Context(), dev, "bench"); err != nil {
+			b.Fatal(err)
+		}
+		if err := svc.DeleteDevice(b.Context(), "extra"); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

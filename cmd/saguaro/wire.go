@@ -213,9 +213,12 @@ type service struct {
 	log                   *slog.Logger
 	// users is the state database: besides users it keeps the devices
 	// added through the API (nil: none, as in tests of the file alone).
-	users       *auth.Store
-	state       atomic.Pointer[serviceState]
-	graphList   atomic.Pointer[graphList]
+	users     *auth.Store
+	state     atomic.Pointer[serviceState]
+	graphList atomic.Pointer[graphList]
+	// checked are the stored devices as merge last checked them; merge
+	// runs under reloadMu (or while starting).
+	checked     map[string]checkedDevice
 	reloadMu    sync.Mutex
 	discovering atomic.Bool
 }
