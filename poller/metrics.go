@@ -28,8 +28,16 @@ var (
 		"Problems reported by the last poll of the target (0 when it succeeded).", healthLabels, nil)
 	descSkipped = prometheus.NewDesc(SkippedMetric,
 		"Ticks skipped: the previous poll of the target still ran, or no slot under the global or device bound freed before the next tick.", healthLabels, nil)
-	descPolls    = prometheus.NewDesc("saguaro_polls_total", "Finished polls of the target.", healthLabels, nil)
-	descFailures = prometheus.NewDesc("saguaro_poll_failures_total",
+	descPolls = prometheus.NewDesc("saguaro_polls_total", "Finished polls of the target.", healthLabels, nil)
+
+	// Totals over all targets, for the process's own graphs: a few
+	// series however many devices are polled.
+	descAllPolls    = prometheus.NewDesc("saguaro_poller_polls_total", "Finished polls of all targets, removed ones included.", nil, nil)
+	descAllFailures = prometheus.NewDesc("saguaro_poller_poll_failures_total", "Finished polls of all targets that returned an error.", nil, nil)
+	descAllSkipped  = prometheus.NewDesc("saguaro_poller_skipped_total", "Ticks of all targets skipped (see saguaro_poll_skipped_total).", nil, nil)
+	descTargets     = prometheus.NewDesc("saguaro_poller_targets", "Targets polled.", nil, nil)
+	descTargetsDown = prometheus.NewDesc("saguaro_poller_targets_down", "Targets marked down and backed off.", nil, nil)
+	descFailures    = prometheus.NewDesc("saguaro_poll_failures_total",
 		"Finished polls of the target that returned an error.", healthLabels, nil)
 )
 
@@ -58,7 +66,8 @@ func register(reg prometheus.Registerer, s *Scheduler, log *slog.Logger) {
 }
 
 func (hc *healthCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descSuccess, descDuration, descSamples, descErrors, descSkipped, descPolls, descFailures} {
+	for _, d := range []*prometheus.Desc{descSuccess, descDuration, descSamples, descErrors, descSkipped, descPolls, descFailures,
+		descAllPolls, descAllFailures, descAllSkipped, descTargets, descTargetsDown} {
 		ch <- d
 	}
 }
@@ -67,6 +76,20 @@ func (hc *healthCollector) Collect(ch chan<- prometheus.Metric) {
 	hc.mu.Lock()
 	scheds := append([]*Scheduler(nil), hc.scheds...)
 	hc.mu.Unlock()
+	var all PollTotals
+	for _, s := range scheds {
+		t := s.Totals()
+		all.Polls += t.Polls
+		all.Failures += t.Failures
+		all.Skipped += t.Skipped
+		all.Targets += t.Targets
+		all.Down += t.Down
+	}
+	ch <- prometheus.MustNewConstMetric(descAllPolls, prometheus.CounterValue, float64(all.Polls))
+	ch <- prometheus.MustNewConstMetric(descAllFailures, prometheus.CounterValue, float64(all.Failures))
+	ch <- prometheus.MustNewConstMetric(descAllSkipped, prometheus.CounterValue, float64(all.Skipped))
+	ch <- prometheus.MustNewConstMetric(descTargets, prometheus.GaugeValue, float64(all.Targets))
+	ch <- prometheus.MustNewConstMetric(descTargetsDown, prometheus.GaugeValue, float64(all.Down))
 	for _, s := range scheds {
 		s.mu.Lock()
 		loops := make([]*loop, 0, len(s.loops))

@@ -28,6 +28,7 @@ type Scheduler struct {
 
 	mu      sync.Mutex
 	loops   map[string]*loop
+	retired PollTotals      // counts of the loops Set removed or replaced
 	runCtx  context.Context // nil unless Run is running
 	wg      sync.WaitGroup  // loops started by Run
 	running bool
@@ -136,6 +137,7 @@ func (s *Scheduler) Set(targets []Target) {
 			delete(valid, name)
 			continue
 		}
+		s.retired.add(l.snapshot())
 		l.stop()
 		delete(s.loops, name)
 	}
@@ -146,6 +148,42 @@ func (s *Scheduler) Set(targets []Target) {
 			s.startLocked(l)
 		}
 	}
+}
+
+// PollTotals counts the polls of every target, removed ones included, and
+// says how many targets there are and how many are down.
+type PollTotals struct {
+	Polls, Failures, Skipped uint64
+	Targets, Down            int
+}
+
+func (t *PollTotals) add(h TargetHealth) {
+	t.Polls += h.Polls
+	t.Failures += h.Failures
+	t.Skipped += h.Skipped
+}
+
+// Totals returns the scheduler's poll counts since it was made: finished
+// polls, failed ones and skipped ticks of all targets, also those removed
+// since (a poll still running when its target was removed may be left
+// out), and the targets now and those of them down.
+func (s *Scheduler) Totals() PollTotals {
+	s.mu.Lock()
+	t := s.retired
+	loops := make([]*loop, 0, len(s.loops))
+	for _, l := range s.loops {
+		loops = append(loops, l)
+	}
+	s.mu.Unlock()
+	for _, l := range loops {
+		h := l.snapshot()
+		t.add(h)
+		t.Targets++
+		if h.Down {
+			t.Down++
+		}
+	}
+	return t
 }
 
 // Run polls until ctx ends and returns only after every goroutine ended.

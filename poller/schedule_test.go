@@ -478,6 +478,9 @@ func TestDeadTargetBacksOffAndRecovers(t *testing.T) {
 		if h := s.Health()[0]; !h.Down || h.BackedOff != 21-7 || h.Polls != 7 {
 			t.Fatalf("health %+v", h)
 		}
+		if tot := s.Totals(); tot.Down != 1 || tot.Targets != 1 || tot.Polls != 7 || tot.Failures != 7 {
+			t.Fatalf("totals while down %+v", tot)
+		}
 		// Every tick stored health, polled or not.
 		if n := len(sink.find(SuccessMetric, "dead")); n != 21 {
 			t.Fatalf("%d success samples for 21 ticks", n)
@@ -494,6 +497,9 @@ func TestDeadTargetBacksOffAndRecovers(t *testing.T) {
 		}
 		if h := s.Health()[0]; h.Down || h.DeadPolls != 0 {
 			t.Fatalf("still down after recovery: %+v", h)
+		}
+		if tot := s.Totals(); tot.Down != 0 || tot.Polls != 11 {
+			t.Fatalf("totals after recovery %+v", tot)
 		}
 		cancel()
 		<-done
@@ -601,7 +607,26 @@ func TestMetricsFollowTheTargets(t *testing.T) {
 		if got := promValue(t, reg, SuccessMetric, "c", "dc"); got != 1 {
 			t.Errorf("success of c (second scheduler) = %v, want 1", got)
 		}
+		// The totals over all targets and both schedulers, unlabelled.
+		hc := s2.Health()[0]
+		allPolls := float64(h[0].Polls + h[1].Polls + hc.Polls)
+		if got := promValue(t, reg, "saguaro_poller_polls_total", "", ""); got != allPolls {
+			t.Errorf("all polls = %v, want %v", got, allPolls)
+		}
+		if got := promValue(t, reg, "saguaro_poller_targets", "", ""); got != 3 {
+			t.Errorf("targets = %v, want 3", got)
+		}
 		s1.Set([]Target{{Name: "a", Device: "renamed", Interval: 10 * time.Second, Collector: a}})
+		// b is gone, its counts stay in the totals.
+		if got := promValue(t, reg, "saguaro_poller_polls_total", "", ""); got != allPolls {
+			t.Errorf("all polls after b was removed = %v, want %v", got, allPolls)
+		}
+		if got := promValue(t, reg, "saguaro_poller_poll_failures_total", "", ""); got != float64(h[1].Failures) {
+			t.Errorf("all failures after b was removed = %v, want b's %d", got, h[1].Failures)
+		}
+		if got := promValue(t, reg, "saguaro_poller_targets", "", ""); got != 2 {
+			t.Errorf("targets after b was removed = %v, want 2", got)
+		}
 		mfs, err := reg.Gather()
 		if err != nil {
 			t.Fatal(err)
