@@ -86,21 +86,7 @@ func TestBuiltinTemplatesAgainstRealSources(t *testing.T) {
 			}
 		}},
 		{name: "latency-probe tcp", device: func(t *testing.T) string {
-			l, err := net.Listen("tcp4", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { l.Close() })
-			go func() {
-				for {
-					c, err := l.Accept()
-					if err != nil {
-						return
-					}
-					c.Close()
-				}
-			}()
-			return fmt.Sprintf("{name: gw, template: latency-probe, probe: {kind: tcp, target: %q, count: 5, spacing: 10ms, percentiles: [90, 99]}}", l.Addr().String())
+			return fmt.Sprintf("{name: gw, template: latency-probe, probe: {kind: tcp, target: %q, count: 5, spacing: 10ms, percentiles: [90, 99]}}", acceptingTCPAddr(t))
 		}, check: func(t *testing.T, _, b []metric.Sample) {
 			if v := find(b, "latency_loss_ratio"); len(v) != 1 || v[0].Value != 0 {
 				t.Errorf("loss %v", v)
@@ -332,6 +318,28 @@ func requireBinary(t *testing.T, path, pkg string) {
 	}
 }
 
+// acceptingTCPAddr is the address of a loopback listener that accepts
+// connections and closes them at once (a TCP probe's target), closed when
+// the test ends.
+func acceptingTCPAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return l.Addr().String()
+}
+
 func freeTCPAddr(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp4", "127.0.0.1:0")
@@ -468,25 +476,12 @@ func TestBuiltinGraphsFromRealPolls(t *testing.T) {
 		fmt.Fprintf(w, `{"counters":{"items_ingested":%d,"messages_sent":%d}}`, items, sent)
 	}))
 	t.Cleanup(app.Close)
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	probeAddr := acceptingTCPAddr(t)
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`devices:
   - {name: web1, template: nginx-status, http: {url: %q}}
   - {name: billing, template: json-counters, http: {url: %q}}
   - {name: gw, template: latency-probe, probe: {kind: tcp, target: %q, count: 5, spacing: 5ms}}
-`, base+"/stub", app.URL, l.Addr().String())))
+`, base+"/stub", app.URL, probeAddr)))
 	if err != nil {
 		t.Fatal(err)
 	}
